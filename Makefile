@@ -1,0 +1,30 @@
+# Thin wrapper over CMake presets. The README's two commands are `make demo` and `make test`.
+JOBS ?= $(shell nproc)
+BUILD ?= build/release
+BITNET := $(BUILD)/bin/bitnet
+
+.PHONY: deps build demo test test-asan test-arm bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+# Make a small model offline and generate text from it.
+demo: build
+	@mkdir -p models
+	$(BITNET) synth -o models/demo-tiny.gguf --preset tiny --seed 1
+	$(BITNET) run -m models/demo-tiny.gguf -p "The capital of France is" -n 32 --temp 0
+
+test: build
+	@ctest --preset release
+
+test-asan: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS)
+	@ctest --preset dev
+
+clean:
+	rm -rf build
