@@ -40,7 +40,12 @@ TEST(Gguf, RejectsBadMagicAndTruncation) {
   w.set_string("k", "v");
   ASSERT_TRUE(w.add_tensor("t", GgmlType::F32, {4}, std::vector<uint8_t>(16, 0)).is_ok());
   auto bytes = w.to_bytes();
-  for (size_t n = 0; n < bytes.size(); ++n) {
+  auto full = GgufFile::from_bytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(full.is_ok());
+  // Everything up to the end of the last tensor's data is needed; trailing padding is not.
+  const size_t needed = full->data_offset() + 16;
+  EXPECT_TRUE(GgufFile::from_bytes(bytes.data(), needed).is_ok());
+  for (size_t n = 0; n < needed; ++n) {
     auto f = GgufFile::from_bytes(bytes.data(), n);
     EXPECT_FALSE(f.is_ok()) << "prefix of " << n << " bytes accepted";
   }
