@@ -1,4 +1,4 @@
-#include "core/status.h"
+#include "bitnet/status.h"
 
 namespace bitnet {
 
