@@ -32,5 +32,6 @@ int fail(const std::string& msg);
 
 #define BITNET_CLI_CONCAT_(a, b) a##b
 #define BITNET_CLI_CONCAT(a, b) BITNET_CLI_CONCAT_(a, b)
-#define BITNET_COMMAND(name, help, setup) \
-  static ::bitnet::cli::CommandRegistrar BITNET_CLI_CONCAT(bitnet_cmd_, __LINE__)(name, help, setup)
+// The setup lambda is passed as __VA_ARGS__ so commas inside it need no extra parentheses.
+#define BITNET_COMMAND(name, help, ...) \
+  static ::bitnet::cli::CommandRegistrar BITNET_CLI_CONCAT(bitnet_cmd_, __LINE__)(name, help, __VA_ARGS__)

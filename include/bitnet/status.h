@@ -103,8 +103,9 @@ class [[nodiscard]] Result {
 #define BITNET_CONCAT_INNER_(a, b) a##b
 #define BITNET_CONCAT_(a, b) BITNET_CONCAT_INNER_(a, b)
 // `BITNET_ASSIGN_OR_RETURN(auto x, make_x());` declares x or returns the error.
-#define BITNET_ASSIGN_OR_RETURN(lhs, expr)                                  \
-  auto BITNET_CONCAT_(bitnet_r_, __LINE__) = (expr);                        \
-  if (!BITNET_CONCAT_(bitnet_r_, __LINE__).is_ok())                         \
-    return BITNET_CONCAT_(bitnet_r_, __LINE__).status();                    \
-  lhs = std::move(BITNET_CONCAT_(bitnet_r_, __LINE__)).value()
+#define BITNET_ASSIGN_OR_RETURN(lhs, expr) \
+  BITNET_ASSIGN_OR_RETURN_IMPL_(BITNET_CONCAT_(bitnet_r_, __COUNTER__), lhs, expr)
+#define BITNET_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                  \
+  if (!tmp.is_ok()) return tmp.status();              \
+  lhs = std::move(tmp).value()

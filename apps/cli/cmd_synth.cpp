@@ -1,0 +1,47 @@
+// `bitnet synth`: write a random-weight model in the official 2B4T GGUF layout.
+#include <cstdio>
+
+#include "command.h"
+#include "core/timer.h"
+#include "formats/ggml_types.h"
+#include "model/synth.h"
+
+namespace bitnet::cli {
+namespace {
+
+struct Opts {
+  std::string out, preset = "tiny", weights = "i2_s", head = "f16", vocab;
+  uint64_t seed = 1;
+};
+
+BITNET_COMMAND("synth", "Write a random-weight BitNet model (official 2B4T layout) for tests and benchmarks",
+               [](CLI::App& sub) {
+  auto o = std::make_shared<Opts>();
+  sub.add_option("-o,--output", o->out, "Output GGUF path")->required();
+  sub.add_option("--preset", o->preset, "tiny | 2b4t (the exact published 2B4T shape)");
+  sub.add_option("--weights", o->weights, "Ternary weight format: i2_s | tq2_0 | tq1_0");
+  sub.add_option("--head", o->head, "token_embd / tied head type: f16 | q8_0");
+  sub.add_option("--vocab", o->vocab, "GGUF to copy the vocabulary from (default: byte-level vocabulary)");
+  sub.add_option("--seed", o->seed, "Random seed");
+  return [o]() -> int {
+    SynthOptions so;
+    so.preset = o->preset;
+    so.seed = o->seed;
+    so.vocab_path = o->vocab;
+    auto w = ggml_type_from_name(o->weights);
+    if (!w || !ggml_type_is_ternary(*w)) return fail("--weights must be i2_s, tq2_0 or tq1_0, not '" + o->weights + "'");
+    so.weights = *w;
+    auto h = ggml_type_from_name(o->head);
+    if (!h || (*h != GgmlType::F16 && *h != GgmlType::Q8_0)) return fail("--head must be f16 or q8_0, not '" + o->head + "'");
+    so.embd = *h;
+    Timer t;
+    Status st = synth_model(so, o->out);
+    if (!st) return fail(st.to_string());
+    std::fprintf(stderr, "synth: wrote %s (preset %s, %s weights, %s head) in %.1f s\n", o->out.c_str(),
+                 o->preset.c_str(), o->weights.c_str(), o->head.c_str(), t.seconds());
+    return 0;
+  };
+});
+
+}  // namespace
+}  // namespace bitnet::cli

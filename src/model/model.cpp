@@ -1,0 +1,285 @@
+// Weight binding (GGUF tensors -> backend matrices) and the forward pass.
+#include "model/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/check.h"
+#include "core/fp16.h"
+#include "core/strings.h"
+#include "formats/ternary_codecs.h"
+
+namespace bitnet {
+namespace {
+
+// A contiguous [rows, cols] view over the start of a workspace region.
+Tensor shaped(const Tensor& region, int64_t rows, int64_t cols) {
+  Tensor t = region;
+  t.rows = rows;
+  t.cols = cols;
+  t.stride = cols;
+  return t;
+}
+
+Status check_shape(const GgufTensorInfo& t, std::initializer_list<int64_t> want) {
+  std::vector<int64_t> w(want);
+  std::vector<int64_t> have = t.ne;
+  while (have.size() > w.size() && have.back() == 1) have.pop_back();
+  if (have != w) {
+    auto fmt = [](const std::vector<int64_t>& v) {
+      std::string s = "[";
+      for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+      return s + "]";
+    };
+    return corrupt("tensor '" + std::string(t.name) + "' has shape " + fmt(have) + ", expected " + fmt(w));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<KvCache> KvCache::create(Backend& be, const ModelConfig& c, int64_t n_ctx, DType dtype) {
+  KvCache kv;
+  kv.n_ctx_ = n_ctx;
+  kv.dtype_ = dtype;
+  const size_t per = static_cast<size_t>(n_ctx * c.kv_dim()) * dtype_size(dtype);
+  BITNET_ASSIGN_OR_RETURN(kv.buf_, be.alloc(per * 2 * static_cast<size_t>(c.n_layer)));
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    for (int kvi = 0; kvi < 2; ++kvi) {
+      Tensor t{kv.buf_.get(), per * static_cast<size_t>(2 * l + kvi), dtype, n_ctx, c.kv_dim(), c.kv_dim()};
+      (kvi ? kv.v_ : kv.k_).push_back(t);
+    }
+  }
+  return kv;
+}
+
+Result<Workspace> Workspace::create(Backend& be, const ModelConfig& c, int64_t max_batch, bool all_logits) {
+  Workspace ws;
+  ws.max_batch_ = max_batch;
+  ws.all_logits_ = all_logits;
+  const int64_t B = max_batch;
+  const int64_t wide = std::max({c.d_model, c.q_dim(), c.n_ff});
+  struct Spec { Tensor* t; DType dt; int64_t rows, cols; };
+  const Spec specs[] = {
+      {&ws.ids, DType::I32, B, 1},        {&ws.pos, DType::I32, B, 1},
+      {&ws.x, DType::F32, B, c.d_model},  {&ws.xn, DType::F32, B, wide},
+      {&ws.q8, DType::I8, B, wide},       {&ws.qs, DType::F32, B, 1},
+      {&ws.q, DType::F32, B, c.q_dim()},  {&ws.k, DType::F32, B, c.kv_dim()},
+      {&ws.v, DType::F32, B, c.kv_dim()}, {&ws.attn, DType::F32, B, c.q_dim()},
+      {&ws.tmp, DType::F32, B, c.d_model}, {&ws.gate, DType::F32, B, c.n_ff},
+      {&ws.up, DType::F32, B, c.n_ff},    {&ws.logits, DType::F32, all_logits ? B : 1, c.n_vocab},
+  };
+  size_t total = 0;
+  for (const auto& s : specs) total += (static_cast<size_t>(s.rows * s.cols) * dtype_size(s.dt) + 63) / 64 * 64;
+  BITNET_ASSIGN_OR_RETURN(ws.buf_, be.alloc(total));
+  size_t off = 0;
+  for (const auto& s : specs) {
+    *s.t = Tensor{ws.buf_.get(), off, s.dt, s.rows, s.cols, s.cols};
+    off += (static_cast<size_t>(s.rows * s.cols) * dtype_size(s.dt) + 63) / 64 * 64;
+  }
+  return ws;
+}
+
+Result<std::unique_ptr<Model>> Model::load(const GgufFile& f, Backend& be, const ModelLoadOptions& opt) {
+  auto m = std::make_unique<Model>();
+  BITNET_ASSIGN_OR_RETURN(m->cfg_, config_from_gguf(f));
+  m->be_ = &be;
+  const ModelConfig& c = m->cfg_;
+
+  auto tensor = [&](const std::string& name) -> Result<const GgufTensorInfo*> {
+    const GgufTensorInfo* t = f.find_tensor(name);
+    if (!t) return corrupt("'" + f.path() + "' is missing tensor '" + name + "'");
+    return t;
+  };
+  auto source = [&](const GgufTensorInfo& t) {
+    MatrixSource s;
+    s.type = t.type;
+    s.k = t.ne[0];
+    s.m = t.n_elements() / std::max<int64_t>(t.ne[0], 1);
+    s.data = t.data;
+    s.nbytes = t.nbytes;
+    s.name = std::string(t.name);
+    return s;
+  };
+
+  // Float matrices: embeddings and head.
+  BITNET_ASSIGN_OR_RETURN(const GgufTensorInfo* emb, tensor("token_embd.weight"));
+  BITNET_RETURN_IF_ERROR(check_shape(*emb, {c.d_model, c.n_vocab}));
+  BITNET_ASSIGN_OR_RETURN(m->tok_embd_, be.load_matrix(source(*emb)));
+  const GgufTensorInfo* out = f.find_tensor("output.weight");
+  const GgufTensorInfo* head_t = out ? out : emb;  // tied embeddings when there is no output.weight
+  if (out) BITNET_RETURN_IF_ERROR(check_shape(*out, {c.d_model, c.n_vocab}));
+  MatrixSource head_src = source(*head_t);
+  if (!opt.head_type.empty() && opt.head_type != ggml_type_name(static_cast<uint32_t>(head_t->type))) {
+    auto want = ggml_type_from_name(opt.head_type);
+    if (!want || (*want != GgmlType::Q8_0 && *want != GgmlType::F16))
+      return invalid_argument("--head must be q8_0 or f16, not '" + opt.head_type + "'");
+    if (*want == GgmlType::Q8_0 && c.d_model % 32 != 0)
+      return unsupported("a q8_0 head needs the embedding width to be a multiple of 32");
+    auto row_bytes = ggml_row_bytes(*want, c.d_model);
+    m->head_storage_.resize(static_cast<size_t>(*row_bytes * c.n_vocab));
+    // Convert row by row on the host from the file bytes (f32 staging row).
+    std::vector<float> row(static_cast<size_t>(c.d_model));
+    for (int64_t r = 0; r < c.n_vocab; ++r) {
+      const uint8_t* src = head_t->data;
+      switch (head_t->type) {
+        case GgmlType::F32: std::memcpy(row.data(), src + r * c.d_model * 4, row.size() * 4); break;
+        case GgmlType::F16: f16_to_f32_row(reinterpret_cast<const uint16_t*>(src) + r * c.d_model, c.d_model, row.data()); break;
+        case GgmlType::BF16: bf16_to_f32_row(reinterpret_cast<const uint16_t*>(src) + r * c.d_model, c.d_model, row.data()); break;
+        case GgmlType::Q8_0: dequantize_q8_0(src + r * (c.d_model / 32) * 34, c.d_model, row.data()); break;
+        default: return unsupported("cannot convert a head of this type");
+      }
+      uint8_t* dst = m->head_storage_.data() + r * *row_bytes;
+      if (*want == GgmlType::Q8_0) quantize_q8_0(row.data(), c.d_model, dst);
+      else f32_to_f16_row(row.data(), c.d_model, reinterpret_cast<uint16_t*>(dst));
+    }
+    head_src.type = *want;
+    head_src.data = m->head_storage_.data();
+    head_src.nbytes = m->head_storage_.size();
+  }
+  BITNET_ASSIGN_OR_RETURN(m->head_, be.load_matrix(head_src));
+
+  // Norm vectors: gathered into one f32 buffer.
+  struct NormRef { Tensor* dst; const GgufTensorInfo* t; int64_t width; };
+  std::vector<NormRef> norms;
+  m->layers_.resize(static_cast<size_t>(c.n_layer));
+  BITNET_ASSIGN_OR_RETURN(const GgufTensorInfo* on, tensor("output_norm.weight"));
+  norms.push_back({&m->output_norm_, on, c.d_model});
+
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    LayerWeights& L = m->layers_[l];
+    const std::string p = "blk." + std::to_string(l) + ".";
+    struct Lin { std::unique_ptr<Matrix>* dst; const char* name; int64_t k, m; };
+    const Lin lins[] = {
+        {&L.wq, "attn_q", c.d_model, c.q_dim()},      {&L.wk, "attn_k", c.d_model, c.kv_dim()},
+        {&L.wv, "attn_v", c.d_model, c.kv_dim()},     {&L.wo, "attn_output", c.q_dim(), c.d_model},
+        {&L.w_gate, "ffn_gate", c.d_model, c.n_ff},   {&L.w_up, "ffn_up", c.d_model, c.n_ff},
+        {&L.w_down, "ffn_down", c.n_ff, c.d_model},
+    };
+    for (const Lin& li : lins) {
+      BITNET_ASSIGN_OR_RETURN(const GgufTensorInfo* t, tensor(p + li.name + ".weight"));
+      BITNET_RETURN_IF_ERROR(check_shape(*t, {li.k, li.m}));
+      if (!ggml_type_is_ternary(t->type))
+        return unsupported("tensor '" + std::string(t->name) + "' is " +
+                           ggml_type_name(static_cast<uint32_t>(t->type)).value_or("?") +
+                           ", not ternary (i2_s, tq2_0, tq1_0); convert the model with `bitnet convert`");
+      MatrixSource s = source(*t);
+      // Optional per-tensor output scale (arch `bitnet`, spec §3.4).
+      if (const GgufTensorInfo* sc = f.find_tensor(p + li.name + ".scale")) {
+        if (sc->type != GgmlType::F32 || sc->n_elements() != 1)
+          return corrupt("tensor '" + std::string(sc->name) + "' must be one f32");
+        std::memcpy(&s.extra_scale, sc->data, 4);
+      }
+      BITNET_ASSIGN_OR_RETURN(*li.dst, be.load_ternary(s));
+      m->bytes_per_token_ += (*li.dst)->device_bytes;
+    }
+    struct Nrm { Tensor* dst; const char* name; int64_t width; bool needed; };
+    const Nrm nrms[] = {
+        {&L.attn_norm, "attn_norm", c.d_model, true},
+        {&L.attn_sub_norm, "attn_sub_norm", c.q_dim(), c.sub_norms},
+        {&L.ffn_norm, "ffn_norm", c.d_model, true},
+        {&L.ffn_sub_norm, "ffn_sub_norm", c.n_ff, c.sub_norms},
+    };
+    for (const Nrm& n : nrms) {
+      if (!n.needed) continue;
+      BITNET_ASSIGN_OR_RETURN(const GgufTensorInfo* t, tensor(p + n.name + ".weight"));
+      norms.push_back({n.dst, t, n.width});
+    }
+  }
+  size_t norm_bytes = 0;
+  for (const auto& n : norms) norm_bytes += static_cast<size_t>(n.width) * 4;
+  BITNET_ASSIGN_OR_RETURN(m->norms_buf_, be.alloc(norm_bytes));
+  size_t off = 0;
+  std::vector<float> staging;
+  for (const auto& n : norms) {
+    BITNET_RETURN_IF_ERROR(check_shape(*n.t, {n.width}));
+    staging.resize(static_cast<size_t>(n.width));
+    switch (n.t->type) {
+      case GgmlType::F32: std::memcpy(staging.data(), n.t->data, staging.size() * 4); break;
+      case GgmlType::F16: f16_to_f32_row(reinterpret_cast<const uint16_t*>(n.t->data), n.width, staging.data()); break;
+      case GgmlType::BF16: bf16_to_f32_row(reinterpret_cast<const uint16_t*>(n.t->data), n.width, staging.data()); break;
+      default: return unsupported("norm tensor '" + std::string(n.t->name) + "' must be f32, f16 or bf16");
+    }
+    *n.dst = Tensor{m->norms_buf_.get(), off, DType::F32, 1, n.width, n.width};
+    be.upload(*n.dst, staging.data(), staging.size() * 4);
+    off += staging.size() * 4;
+  }
+  m->bytes_per_token_ += m->head_->device_bytes + norm_bytes;
+  m->weight_bytes_ = m->bytes_per_token_ + m->tok_embd_->device_bytes;
+  if (head_t == emb && head_src.data == emb->data) m->weight_bytes_ -= m->tok_embd_->device_bytes;
+  return m;
+}
+
+void Model::forward(std::span<const int32_t> tokens, int64_t pos0, KvCache& kv, Workspace& ws,
+                    bool all_logits, float* logits) const {
+  const ModelConfig& c = cfg_;
+  Backend& be = *be_;
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  BITNET_CHECK(n >= 1 && n <= ws.max_batch() && pos0 + n <= kv.n_ctx());
+  BITNET_CHECK(!all_logits || ws.all_logits_);
+
+  std::vector<int32_t> pos(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) pos[i] = static_cast<int32_t>(pos0 + i);
+  const Tensor ids = shaped(ws.ids, n, 1), posv = shaped(ws.pos, n, 1);
+  be.upload(ids, tokens.data(), static_cast<size_t>(n) * 4);
+  be.upload(posv, pos.data(), static_cast<size_t>(n) * 4);
+
+  const Tensor x = shaped(ws.x, n, c.d_model), tmp = shaped(ws.tmp, n, c.d_model);
+  const Tensor xn_d = shaped(ws.xn, n, c.d_model), xn_q = shaped(ws.xn, n, c.q_dim());
+  const Tensor q8_d = shaped(ws.q8, n, c.d_model), q8_q = shaped(ws.q8, n, c.q_dim());
+  const Tensor q8_ff = shaped(ws.q8, n, c.n_ff), qs = shaped(ws.qs, n, 1);
+  const Tensor q = shaped(ws.q, n, c.q_dim()), k = shaped(ws.k, n, c.kv_dim());
+  const Tensor v = shaped(ws.v, n, c.kv_dim()), attn = shaped(ws.attn, n, c.q_dim());
+  const Tensor gate = shaped(ws.gate, n, c.n_ff), up = shaped(ws.up, n, c.n_ff);
+  const AttentionParams ap{static_cast<int>(c.n_head), static_cast<int>(c.n_head_kv),
+                           static_cast<int>(c.head_dim), 1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+
+  be.get_rows(*tok_embd_, ids, x);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& L = layers_[l];
+    // Attention block: q/k/v share one quantization of the normed input.
+    be.rmsnorm(x, L.attn_norm, c.rms_eps, xn_d);
+    be.quantize_act(xn_d, q8_d, qs);
+    be.matmul_ternary(*L.wq, q8_d, qs, q);
+    be.matmul_ternary(*L.wk, q8_d, qs, k);
+    be.matmul_ternary(*L.wv, q8_d, qs, v);
+    be.rope(q, posv, static_cast<int>(c.n_head), static_cast<int>(c.head_dim), c.rope_theta, c.rope);
+    be.rope(k, posv, static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim), c.rope_theta, c.rope);
+    be.kv_store(k, v, kv.k(l), kv.v(l), pos0);
+    be.attention(q, kv.k(l), kv.v(l), pos0, ap, attn);
+    const Tensor* o_in = &attn;
+    if (c.sub_norms) {  // SubLN before o_proj
+      be.rmsnorm(attn, L.attn_sub_norm, c.rms_eps, xn_q);
+      o_in = &xn_q;
+    }
+    be.quantize_act(*o_in, q8_q, qs);
+    be.matmul_ternary(*L.wo, q8_q, qs, tmp);
+    be.add(x, tmp, x);
+    // FFN block: gate/up share one quantization; act(gate) * up; SubLN before down_proj.
+    be.rmsnorm(x, L.ffn_norm, c.rms_eps, xn_d);
+    be.quantize_act(xn_d, q8_d, qs);
+    be.matmul_ternary(*L.w_gate, q8_d, qs, gate);
+    be.matmul_ternary(*L.w_up, q8_d, qs, up);
+    be.glu(gate, up, c.act, gate);
+    const Tensor* d_in = &gate;
+    if (c.sub_norms) {
+      be.rmsnorm(gate, L.ffn_sub_norm, c.rms_eps, up);
+      d_in = &up;
+    }
+    be.quantize_act(*d_in, q8_ff, qs);
+    be.matmul_ternary(*L.w_down, q8_ff, qs, tmp);
+    be.add(x, tmp, x);
+  }
+  if (!logits) return;  // intermediate prompt chunk: no logits wanted
+  // Output: only the rows whose logits are wanted.
+  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+  const Tensor xo = x.row_slice(first, rows);
+  const Tensor xno = shaped(ws.xn, rows, c.d_model);
+  const Tensor lg = shaped(ws.logits, rows, c.n_vocab);
+  be.rmsnorm(xo, output_norm_, c.rms_eps, xno);
+  be.matmul_float(*head_, xno, lg);
+  be.download(lg, logits, static_cast<size_t>(rows * c.n_vocab) * 4);
+}
+
+}  // namespace bitnet
