@@ -41,10 +41,11 @@ class Session;
 
 class Engine {
  public:
-  // Loads a GGUF model. `backend` overrides device selection (tests, benchmarks); when null
-  // the device named in opts.device is opened.
+  // Loads a GGUF model onto the device named in opts.device.
+  static Result<std::unique_ptr<Engine>> load(const std::string& path, const EngineOptions& opts);
+  // Same, on a given backend (tests, benchmarks).
   static Result<std::unique_ptr<Engine>> load(const std::string& path, const EngineOptions& opts,
-                                              std::unique_ptr<Backend> backend = nullptr);
+                                              std::unique_ptr<Backend> backend);
   ~Engine();
 
   const ModelInfo& info() const { return info_; }

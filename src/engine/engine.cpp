@@ -8,6 +8,8 @@
 #include "core/thread_pool.h"
 #include "formats/gguf.h"
 #include "model/model.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab.h"
 
 namespace bitnet {
 
@@ -22,6 +24,10 @@ struct Session::Impl {
 
 Engine::~Engine() = default;
 Session::~Session() = default;
+
+Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const EngineOptions& opts) {
+  return load(path, opts, nullptr);
+}
 
 Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const EngineOptions& opts,
                                              std::unique_ptr<Backend> backend) {
@@ -60,6 +66,19 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const Engi
   i.file_bytes = e->file_->size();
   i.weight_bytes = e->model_->weight_bytes();
   i.bytes_per_token = e->model_->bytes_per_token();
+
+  // The vocabulary is optional (fixture models carry none); text commands report the reason.
+  if (!e->file_->find("tokenizer.ggml.model")) {
+    e->tokenizer_error_ = "'" + path + "' has no vocabulary (tokenizer.ggml.* keys); only token ids can be evaluated";
+  } else if (auto v = vocab_from_gguf(*e->file_); !v) {
+    e->tokenizer_error_ = v.status().to_string();
+  } else if (v->size() > c.n_vocab) {
+    e->tokenizer_error_ = strfmt("vocabulary has %d tokens but the model's embedding only %lld", v->size(), (long long)c.n_vocab);
+  } else if (auto t = Tokenizer::create(*v); !t) {
+    e->tokenizer_error_ = t.status().to_string();
+  } else {
+    e->tokenizer_ = std::shared_ptr<const Tokenizer>(std::move(t).value());
+  }
   return e;
 }
 
