@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <chrono>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define BITNET_PAUSE() _mm_pause()
@@ -13,9 +15,25 @@
 
 namespace bitnet {
 
-// Spin iterations before a worker sleeps. ~50-100 us on current cores: long enough to cover the
-// gap between two ops of one token, short enough not to burn a core between requests.
-static constexpr int kSpinIters = 20000;
+// How long a waiting thread spins before it sleeps (worker) or yields (caller): long enough to
+// cover the gap between two ops of one decoded token (a few us), short enough that an
+// oversubscribed machine (other processes on our cores) does not lose whole time slices to it.
+static constexpr auto kSpinTime = std::chrono::microseconds(50);
+
+namespace {
+// Spins with pause until `done()` or the spin time passes; returns done().
+template <typename Done>
+bool spin_until(Done done) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      BITNET_PAUSE();
+    }
+    if (std::chrono::steady_clock::now() - t0 > kSpinTime) return done();
+  }
+}
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
   for (int t = 1; t < n_threads_; ++t) threads_.emplace_back([this, t] { worker(t); });
@@ -42,26 +60,21 @@ void ThreadPool::dispatch(Trampoline t, void* ctx) {
   }
   if (sleepers_.load(std::memory_order_relaxed) > 0) cv_.notify_all();
   t(ctx, 0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) BITNET_PAUSE();
+  auto all_done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  while (!spin_until(all_done)) sched_yield();
 }
 
 void ThreadPool::worker(int tid) {
   uint64_t seen = 0;
   for (;;) {
-    int spins = 0;
-    uint64_t e;
-    while ((e = epoch_.load(std::memory_order_acquire)) == seen) {
-      if (++spins < kSpinIters) {
-        BITNET_PAUSE();
-        continue;
-      }
+    auto woken = [&] { return epoch_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(woken)) {
       std::unique_lock<std::mutex> lk(mu_);
       sleepers_.fetch_add(1);
-      cv_.wait(lk, [&] { return epoch_.load(std::memory_order_acquire) != seen; });
+      cv_.wait(lk, woken);
       sleepers_.fetch_sub(1);
-      spins = 0;
     }
-    seen = e;
+    seen = epoch_.load(std::memory_order_acquire);
     if (stop_.load()) return;
     job_(ctx_, tid, n_threads_);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
