@@ -1,0 +1,133 @@
+// The `bitnet` executable on good and bad input: bad input gives one clear error line on stderr
+// and a non-zero exit, never a crash.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "formats/gguf.h"
+#include "model/synth.h"
+
+namespace bitnet {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliResult {
+  int code = -1;
+  std::string out, err;
+};
+
+CliResult run(const std::string& args, const std::string& stdin_text = "") {
+  const fs::path dir = fs::temp_directory_path() / "bitnet_cli_test";
+  fs::create_directories(dir);
+  const std::string in = (dir / "in").string(), out = (dir / "out").string(), err = (dir / "err").string();
+  std::ofstream(in) << stdin_text;
+  const std::string cmd = std::string(BITNET_BINARY_DIR) + "/bin/bitnet " + args + " <" + in + " >" + out + " 2>" + err;
+  CliResult r;
+  const int st = std::system(cmd.c_str());
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  auto slurp = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+const std::string& tiny_model() {
+  static const std::string path = [] {
+    const std::string p = (fs::temp_directory_path() / "bitnet_cli_test_tiny.gguf").string();
+    SynthOptions o;
+    EXPECT_TRUE(synth_model(o, p).is_ok());
+    return p;
+  }();
+  return path;
+}
+
+void expect_one_error_line(const CliResult& r, const std::string& needle) {
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(r.err.rfind("bitnet: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(Cli, RunGeneratesAndPrintsTiming) {
+  CliResult r = run("run -m " + tiny_model() + " -p 'Hello' -n 8 --temp 0 -t 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Hello", 0), 0u);
+  EXPECT_GT(r.out.size(), 6u);
+  EXPECT_NE(r.err.find("timing: prompt"), std::string::npos) << r.err;
+  // Greedy decoding is deterministic.
+  EXPECT_EQ(run("run -m " + tiny_model() + " -p 'Hello' -n 8 --temp 0 -t 1").out, r.out);
+}
+
+TEST(Cli, MissingFile) { expect_one_error_line(run("run -m /nonexistent.gguf -p x"), "no such file"); }
+
+TEST(Cli, TruncatedFile) {
+  const std::string p = (fs::temp_directory_path() / "bitnet_cli_truncated.gguf").string();
+  fs::copy_file(tiny_model(), p, fs::copy_options::overwrite_existing);
+  fs::resize_file(p, fs::file_size(p) / 2);
+  expect_one_error_line(run("run -m " + p + " -p x"), "extends past the end of the file");
+}
+
+TEST(Cli, NotAGguf) {
+  const std::string p = (fs::temp_directory_path() / "bitnet_cli_garbage.gguf").string();
+  std::ofstream(p) << "this is not a model file at all";
+  expect_one_error_line(run("inspect " + p), "magic");
+}
+
+TEST(Cli, UnknownArchitecture) {
+  GgufWriter w;
+  w.set_string("general.architecture", "mamba");
+  const std::string p = (fs::temp_directory_path() / "bitnet_cli_mamba.gguf").string();
+  ASSERT_TRUE(w.write(p).is_ok());
+  expect_one_error_line(run("run -m " + p + " -p x"), "architecture 'mamba' is not supported");
+}
+
+TEST(Cli, PromptLongerThanContext) {
+  expect_one_error_line(run("run -m " + tiny_model() + " -c 8 -p 'a b c d e f g h i j k l m n o p'"),
+                        "does not fit the context");
+}
+
+TEST(Cli, BadOptionValues) {
+  expect_one_error_line(run("run -m " + tiny_model() + " -p x --kv-type q4"), "--kv-type");
+  expect_one_error_line(run("run -m " + tiny_model() + " -p x --head q4_k"), "--head");
+  EXPECT_NE(run("run -m " + tiny_model() + " -p x --device tpu").code, 0);
+  EXPECT_NE(run("synth -o /tmp/x.gguf --preset huge").code, 0);
+  EXPECT_NE(run("frobnicate").code, 0);
+}
+
+TEST(Cli, PerplexityPrintsPplLast) {
+  const std::string p = (fs::temp_directory_path() / "bitnet_cli_text.txt").string();
+  std::ofstream f(p);
+  for (int i = 0; i < 40; ++i) f << "The quick brown fox jumps over the lazy dog. ";
+  f.close();
+  CliResult r = run("perplexity -m " + tiny_model() + " -f " + p + " -c 128 -t 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto last = r.out.substr(r.out.rfind("PPL = "));
+  const double ppl = std::stod(last.substr(6));
+  EXPECT_GT(ppl, 1.0);
+  EXPECT_LT(ppl, 1e6);
+  expect_one_error_line(run("perplexity -m " + tiny_model() + " -f " + p + " -c 100000"), "need at least");
+}
+
+TEST(Cli, ChatRepl) {
+  CliResult r = run("chat -m " + tiny_model() + " -n 4 --temp 0 -c 256", "hello\n/clear\nagain\n/exit\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("conversation cleared"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);  // two replies
+}
+
+TEST(Cli, InspectShowsOfficialKeys) {
+  CliResult r = run("inspect " + tiny_model());
+  ASSERT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("general.architecture"), std::string::npos);
+  EXPECT_NE(r.out.find("i2_s"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bitnet
