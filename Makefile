@@ -3,7 +3,8 @@ JOBS ?= $(shell nproc)
 BUILD ?= build/release
 BITNET := $(BUILD)/bin/bitnet
 
-.PHONY: deps build demo test test-asan test-arm bench clean
+.PHONY: deps build demo test test-asan fuzz clean
+FUZZ_SECONDS ?= 60
 
 deps:
 	@scripts/install-deps.sh
@@ -25,6 +26,15 @@ test-asan: deps
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
 	@ctest --preset dev
+
+# Build every libFuzzer target (fuzz/*_fuzz.cpp) with clang and run each for FUZZ_SECONDS.
+fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@set -e; for f in build/fuzz/bin/*_fuzz; do \
+	  echo "== $$f"; mkdir -p build/fuzz/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 build/fuzz/corpus/$$(basename $$f) 2>&1 | tail -3; \
+	done
 
 clean:
 	rm -rf build

@@ -19,8 +19,13 @@ struct Opts {
 };
 
 int run(const Opts& o) {
+  Timer tl;
   auto eng = load_engine(o.model);
   if (!eng) return 1;
+  const ModelInfo& mi = eng->info();
+  std::fprintf(stderr, "model: %s (%s), %lld layers, %s weights, %s head, %.2f GB, loaded in %.2f s\n",
+               mi.path.c_str(), mi.arch.c_str(), (long long)mi.n_layer, mi.weight_type.c_str(),
+               mi.head_type.c_str(), mi.file_bytes / 1e9, tl.seconds());
   const Tokenizer* tok = eng->tokenizer();
   if (!tok) return fail(eng->tokenizer_error());
   if (o.n_predict < 0) return fail("-n must be >= 0");
