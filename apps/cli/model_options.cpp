@@ -9,8 +9,7 @@ namespace bitnet::cli {
 void add_model_options(CLI::App& app, ModelOptions& o, int64_t default_ctx) {
   o.ctx = default_ctx;
   app.add_option("-m,--model", o.model, "Model file (GGUF)")->required();
-  app.add_option("--device", o.device, "auto | cpu | cuda[:N] | vulkan[:N] | metal (env BITNET_DEVICE)");
-  app.add_option("-t,--threads", o.threads, "CPU threads (default: all cores)");
+  add_device_options(app, o.dev);
   app.add_option("-c,--ctx-size", o.ctx, "Context size in tokens (0 = the model's)");
   app.add_option("-b,--batch-size", o.batch, "Prompt tokens per forward pass");
   app.add_option("--head", o.head, "Convert the output head at load: q8_0 (fewer bytes per token) | f16");
@@ -29,9 +28,8 @@ void add_sampling_options(CLI::App& app, SamplerParams& p) {
 
 std::unique_ptr<Engine> load_engine(const ModelOptions& o) {
   EngineOptions eo;
-  eo.device = o.device;
-  if (const char* env = std::getenv("BITNET_DEVICE"); env && *env && o.device == "auto") eo.device = env;
-  eo.n_threads = o.threads;
+  eo.device = o.dev.device;
+  eo.n_threads = o.dev.threads;
   eo.n_ctx = o.ctx;
   eo.n_batch = o.batch;
   eo.head_type = o.head;
@@ -40,15 +38,12 @@ std::unique_ptr<Engine> load_engine(const ModelOptions& o) {
     return nullptr;
   }
   eo.kv_f16 = o.kv_type == "f16";
-  if (o.threads < 0) {
-    fail("--threads must be >= 1");
-    return nullptr;
-  }
   auto e = Engine::load(o.model, eo);
   if (!e) {
     fail(e.status().to_string());
     return nullptr;
   }
+  std::fprintf(stderr, "%s\n", (*e)->device_summary().c_str());
   return std::move(e).value();
 }
 

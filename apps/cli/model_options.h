@@ -7,14 +7,14 @@
 #include <string>
 
 #include "bitnet/engine.h"
+#include "device_options.h"
 #include "sampling/sampler.h"
 
 namespace bitnet::cli {
 
 struct ModelOptions {
   std::string model;
-  std::string device = "auto";
-  int threads = 0;
+  DeviceOptions dev;
   int64_t ctx = 0;
   int64_t batch = 64;
   std::string head;
@@ -24,7 +24,8 @@ struct ModelOptions {
 void add_model_options(CLI::App& app, ModelOptions& o, int64_t default_ctx = 0);
 void add_sampling_options(CLI::App& app, SamplerParams& p);
 
-// Loads the model with these options; prints "bitnet: error: ..." and returns null on failure.
+// Loads the model with these options and prints the device line to stderr; prints
+// "bitnet: error: ..." and returns null on failure.
 std::unique_ptr<Engine> load_engine(const ModelOptions& o);
 
 }  // namespace bitnet::cli

@@ -22,7 +22,7 @@ class GgufFile;
 class Tokenizer;
 
 struct EngineOptions {
-  std::string device = "auto";  // auto | cpu | cuda[:N] | vulkan[:N] | metal
+  std::string device;           // auto | cpu | cuda[:N] | vulkan[:N] | metal; "" = $BITNET_DEVICE, else auto
   int n_threads = 0;            // CPU threads; 0 = all available cores
   int64_t n_ctx = 0;            // KV-cache length in tokens; 0 = the model's training context
   bool kv_f16 = true;           // KV cache in f16 (halves its size) or f32
@@ -41,7 +41,7 @@ class Session;
 
 class Engine {
  public:
-  // Loads a GGUF model onto the device named in opts.device.
+  // Loads a GGUF model onto the device named in opts.device (probe -> select -> create).
   static Result<std::unique_ptr<Engine>> load(const std::string& path, const EngineOptions& opts);
   // Same, on a given backend (tests, benchmarks).
   static Result<std::unique_ptr<Engine>> load(const std::string& path, const EngineOptions& opts,
@@ -51,6 +51,8 @@ class Engine {
   const ModelInfo& info() const { return info_; }
   const EngineOptions& options() const { return opts_; }
   Backend& backend() { return *backend_; }
+  // "device: requested=auto available=[...] selected=cpu" (empty when a backend was given).
+  const std::string& device_summary() const { return device_summary_; }
   const Model& model() const { return *model_; }
   // The model's tokenizer, or nullptr when the file carries no vocabulary.
   const Tokenizer* tokenizer() const { return tokenizer_.get(); }
@@ -69,6 +71,7 @@ class Engine {
   std::unique_ptr<Model> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
   std::string tokenizer_error_;
+  std::string device_summary_;
 };
 
 class Session {

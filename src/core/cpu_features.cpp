@@ -1,5 +1,7 @@
 #include "core/cpu_features.h"
 
+#include <utility>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -36,8 +38,8 @@ CpuFeatures detect() {
   if (osxsave) {
     unsigned lo, hi;
     __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    ymm_os = (lo & 0x6) == 0x6;     // XMM + YMM state
-    zmm_os = (lo & 0xe6) == 0xe6;   // + opmask, ZMM_Hi256, Hi16_ZMM
+    ymm_os = (lo & 0x6) == 0x6;    // XMM + YMM state
+    zmm_os = (lo & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   }
   f.avx = (c & bit_AVX) && ymm_os;
   f.fma = f.fma && ymm_os;
@@ -92,6 +94,36 @@ CpuFeatures detect() {
 const CpuFeatures& cpu_features() {
   static const CpuFeatures f = detect();
   return f;
+}
+
+std::vector<std::string> cpu_feature_names(const CpuFeatures& f) {
+  const std::pair<bool, const char*> flags[] = {
+      {f.sse42, "sse42"},
+      {f.avx, "avx"},
+      {f.avx2, "avx2"},
+      {f.fma, "fma"},
+      {f.f16c, "f16c"},
+      {f.bmi2, "bmi2"},
+      {f.avx512f, "avx512f"},
+      {f.avx512bw, "avx512bw"},
+      {f.avx512vl, "avx512vl"},
+      {f.avx512dq, "avx512dq"},
+      {f.avx512vnni, "avx512vnni"},
+      {f.avx512vbmi, "avx512vbmi"},
+      {f.avx512bf16, "avx512bf16"},
+      {f.avxvnni, "avxvnni"},
+      {f.neon, "neon"},
+      {f.dotprod, "dotprod"},
+      {f.i8mm, "i8mm"},
+      {f.fp16, "fp16"},
+      {f.sve, "sve"},
+      {f.sve2, "sve2"},
+      {f.sme, "sme"},
+  };
+  std::vector<std::string> out;
+  for (const auto& [on, name] : flags)
+    if (on) out.emplace_back(name);
+  return out;
 }
 
 }  // namespace bitnet

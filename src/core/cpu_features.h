@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace bitnet {
 
@@ -18,5 +19,9 @@ struct CpuFeatures {
 };
 
 const CpuFeatures& cpu_features();  // detected once, cached
+
+// Names of the flags set in `f`, lower-case, in declaration order ("avx2", "avx512vnni",
+// "dotprod", ...): for logs, `bitnet probe` and bug reports.
+std::vector<std::string> cpu_feature_names(const CpuFeatures& f);
 
 }  // namespace bitnet

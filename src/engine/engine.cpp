@@ -2,12 +2,13 @@
 #include "bitnet/engine.h"
 
 #include <algorithm>
+#include <cstdlib>
 
-#include "backends/cpu/cpu_backend.h"
+#include "core/check.h"
 #include "core/strings.h"
-#include "core/thread_pool.h"
 #include "formats/gguf.h"
 #include "model/model.h"
+#include "runtime/open_device.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
 
@@ -26,7 +27,15 @@ Engine::~Engine() = default;
 Session::~Session() = default;
 
 Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const EngineOptions& opts) {
-  return load(path, opts, nullptr);
+  // Memory the device must hold: the weights (about the file size) plus the KV cache, which is
+  // only known after parsing; the file size is the dominant term and is known now.
+  BITNET_ASSIGN_OR_RETURN(MappedFile probe_map, MappedFile::open(path));
+  const uint64_t required = probe_map.size();
+  BITNET_ASSIGN_OR_RETURN(OpenedDevice dev, open_device(opts.device, std::getenv("BITNET_DEVICE"),
+                                                        opts.n_threads, required));
+  BITNET_ASSIGN_OR_RETURN(auto e, load(path, opts, std::move(dev.backend)));
+  e->device_summary_ = dev.summary;
+  return e;
 }
 
 Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const EngineOptions& opts,
@@ -37,11 +46,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const Engi
   if (opts.n_ctx < 0) return invalid_argument("context size must be >= 0");
   BITNET_ASSIGN_OR_RETURN(GgufFile f, GgufFile::open(path));
   e->file_ = std::make_unique<GgufFile>(std::move(f));
-  if (!backend) {
-    if (opts.device != "auto" && opts.device != "cpu")
-      return unavailable("device '" + opts.device + "' is not available in this build (available: cpu)");
-    backend = std::make_unique<CpuBackend>(opts.n_threads > 0 ? opts.n_threads : default_thread_count());
-  }
+  BITNET_CHECK(backend != nullptr);
   e->backend_ = std::move(backend);
   ModelLoadOptions mo;
   mo.head_type = opts.head_type;

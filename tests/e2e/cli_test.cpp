@@ -48,11 +48,16 @@ const std::string& tiny_model() {
   return path;
 }
 
+// Exit code 1 and exactly one error line, the last on stderr (informational lines such as the
+// device summary may precede it).
 void expect_one_error_line(const CliResult& r, const std::string& needle) {
   EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_EQ(r.err.rfind("bitnet: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  const size_t at = r.err.find("bitnet: error: ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_TRUE(at == 0 || r.err[at - 1] == '\n') << r.err;
+  EXPECT_EQ(r.err.find("bitnet: error: ", at + 1), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n', at), r.err.size() - 1) << r.err;
+  EXPECT_NE(r.err.find(needle, at), std::string::npos) << r.err;
 }
 
 TEST(Cli, RunGeneratesAndPrintsTiming) {
@@ -61,6 +66,7 @@ TEST(Cli, RunGeneratesAndPrintsTiming) {
   EXPECT_EQ(r.out.rfind("Hello", 0), 0u);
   EXPECT_GT(r.out.size(), 6u);
   EXPECT_NE(r.err.find("timing: prompt"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("device: requested=auto"), std::string::npos) << r.err;
   // Greedy decoding is deterministic.
   EXPECT_EQ(run("run -m " + tiny_model() + " -p 'Hello' -n 8 --temp 0 -t 1").out, r.out);
 }
@@ -96,7 +102,8 @@ TEST(Cli, PromptLongerThanContext) {
 TEST(Cli, BadOptionValues) {
   expect_one_error_line(run("run -m " + tiny_model() + " -p x --kv-type q4"), "--kv-type");
   expect_one_error_line(run("run -m " + tiny_model() + " -p x --head q4_k"), "--head");
-  EXPECT_NE(run("run -m " + tiny_model() + " -p x --device tpu").code, 0);
+  expect_one_error_line(run("run -m " + tiny_model() + " -p x --device tpu"), "tpu");
+  expect_one_error_line(run("run -m " + tiny_model() + " -p x --device cuda"), "available: [cpu");
   EXPECT_NE(run("synth -o /tmp/x.gguf --preset huge").code, 0);
   EXPECT_NE(run("frobnicate").code, 0);
 }
