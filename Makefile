@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build/release
 BITNET := $(BUILD)/bin/bitnet
 
-.PHONY: deps build demo test test-asan fuzz clean
+.PHONY: deps build vocab demo test test-asan fuzz clean
 FUZZ_SECONDS ?= 60
 
 deps:
@@ -13,18 +13,26 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-# Make a small model offline and generate text from it.
-demo: build
+VOCAB_DIR := build/vocab
+
+# Tokenizer reference data and the Llama-3 vocabulary GGUF, from the npm package
+# llama3-tokenizer-js (tools/tokenizer/prepare.sh; npm registry only).
+vocab: build
+	@tools/tokenizer/prepare.sh $(VOCAB_DIR) $(BITNET)
+
+# Make a small random-weight model offline (with the real Llama-3 vocabulary) and generate text.
+demo: vocab
 	@mkdir -p models
-	$(BITNET) synth -o models/demo-tiny.gguf --preset tiny --seed 1
+	$(BITNET) synth -o models/demo-tiny.gguf --preset tiny --seed 1 --vocab $(VOCAB_DIR)/llama3-vocab.gguf
 	$(BITNET) run -m models/demo-tiny.gguf -p "The capital of France is" -n 32 --temp 0
 
-test: build
+test: vocab
 	@ctest --preset release
 
 test-asan: deps
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
+	@tools/tokenizer/prepare.sh $(VOCAB_DIR) build/dev/bin/bitnet
 	@ctest --preset dev
 
 # Build every libFuzzer target (fuzz/*_fuzz.cpp) with clang and run each for FUZZ_SECONDS.

@@ -2,7 +2,10 @@
 # Installs the Debian packages bitnet-cxx builds and tests with (no-op when all are present).
 # Usage: scripts/install-deps.sh [--arm]   (--arm adds the aarch64 cross compiler and qemu-user)
 set -euo pipefail
-pkgs=(cmake ninja-build g++ pkg-config libgtest-dev libcli11-dev nlohmann-json3-dev libpcre2-dev nodejs npm)
+pkgs=(cmake ninja-build g++ pkg-config libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libpcre2-dev)
+# node + npm (tokenizer reference data): any install that provides both commands will do (e.g.
+# NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then pkgs+=(nodejs npm); fi
 if [[ "${1:-}" == "--arm" ]]; then pkgs+=(g++-aarch64-linux-gnu qemu-user); fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -65,6 +65,7 @@ int run(const Opts& o) {
   std::string rest = detok.flush();
   std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::fputc('\n', stdout);
+  std::fflush(stdout);
   const double t_gen = tg.seconds();
   // Generation time covers generated-1 forward passes (the first token comes from the prompt pass).
   const int gen_evals = generated > 1 ? generated - 1 : 0;
