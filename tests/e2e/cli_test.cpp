@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "formats/gguf.h"
+#include "test_tmp.h"
 #include "model/synth.h"
 
 namespace bitnet {
@@ -21,7 +22,7 @@ struct CliResult {
 };
 
 CliResult run(const std::string& args, const std::string& stdin_text = "") {
-  const fs::path dir = fs::temp_directory_path() / "bitnet_cli_test";
+  const fs::path dir = test_tmp_dir() / "cli";
   fs::create_directories(dir);
   const std::string in = (dir / "in").string(), out = (dir / "out").string(), err = (dir / "err").string();
   std::ofstream(in) << stdin_text;
@@ -40,7 +41,7 @@ CliResult run(const std::string& args, const std::string& stdin_text = "") {
 
 const std::string& tiny_model() {
   static const std::string path = [] {
-    const std::string p = (fs::temp_directory_path() / "bitnet_cli_test_tiny.gguf").string();
+    const std::string p = (test_tmp_dir() / "cli_test_tiny.gguf").string();
     SynthOptions o;
     EXPECT_TRUE(synth_model(o, p).is_ok());
     return p;
@@ -74,14 +75,14 @@ TEST(Cli, RunGeneratesAndPrintsTiming) {
 TEST(Cli, MissingFile) { expect_one_error_line(run("run -m /nonexistent.gguf -p x"), "no such file"); }
 
 TEST(Cli, TruncatedFile) {
-  const std::string p = (fs::temp_directory_path() / "bitnet_cli_truncated.gguf").string();
+  const std::string p = (test_tmp_dir() / "cli_truncated.gguf").string();
   fs::copy_file(tiny_model(), p, fs::copy_options::overwrite_existing);
   fs::resize_file(p, fs::file_size(p) / 2);
   expect_one_error_line(run("run -m " + p + " -p x"), "extends past the end of the file");
 }
 
 TEST(Cli, NotAGguf) {
-  const std::string p = (fs::temp_directory_path() / "bitnet_cli_garbage.gguf").string();
+  const std::string p = (test_tmp_dir() / "cli_garbage.gguf").string();
   std::ofstream(p) << "this is not a model file at all";
   expect_one_error_line(run("inspect " + p), "magic");
 }
@@ -89,7 +90,7 @@ TEST(Cli, NotAGguf) {
 TEST(Cli, UnknownArchitecture) {
   GgufWriter w;
   w.set_string("general.architecture", "mamba");
-  const std::string p = (fs::temp_directory_path() / "bitnet_cli_mamba.gguf").string();
+  const std::string p = (test_tmp_dir() / "cli_mamba.gguf").string();
   ASSERT_TRUE(w.write(p).is_ok());
   expect_one_error_line(run("run -m " + p + " -p x"), "architecture 'mamba' is not supported");
 }
@@ -104,12 +105,12 @@ TEST(Cli, BadOptionValues) {
   expect_one_error_line(run("run -m " + tiny_model() + " -p x --head q4_k"), "--head");
   expect_one_error_line(run("run -m " + tiny_model() + " -p x --device tpu"), "tpu");
   expect_one_error_line(run("run -m " + tiny_model() + " -p x --device cuda"), "available: [cpu");
-  EXPECT_NE(run("synth -o /tmp/x.gguf --preset huge").code, 0);
+  EXPECT_NE(run("synth -o " + (test_tmp_dir() / "x.gguf").string() + " --preset huge").code, 0);
   EXPECT_NE(run("frobnicate").code, 0);
 }
 
 TEST(Cli, PerplexityPrintsPplLast) {
-  const std::string p = (fs::temp_directory_path() / "bitnet_cli_text.txt").string();
+  const std::string p = (test_tmp_dir() / "cli_text.txt").string();
   std::ofstream f(p);
   for (int i = 0; i < 40; ++i) f << "The quick brown fox jumps over the lazy dog. ";
   f.close();

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "formats/gguf.h"
+#include "test_tmp.h"
 
 extern char** environ;
 
@@ -51,7 +52,7 @@ std::string slurp(const std::string& p) {
 }
 
 TEST(FullSize, Synth2b4tLoadsAndGeneratesWithinFilePlusKvMemory) {
-  const fs::path dir = fs::temp_directory_path() / "bitnet_full_size";
+  const fs::path dir = test_tmp_dir() / "full_size";
   fs::create_directories(dir);
   const std::string model = (dir / "2b4t-i2s.gguf").string();
   const std::string out = (dir / "out").string(), err = (dir / "err").string();

@@ -8,12 +8,13 @@
 #include "backends/cpu/cpu_backend.h"
 #include "bitnet/engine.h"
 #include "model/synth.h"
+#include "test_tmp.h"
 
 namespace bitnet {
 namespace {
 
 std::string synth_tmp(GgmlType w, GgmlType head = GgmlType::F16, uint64_t seed = 3) {
-  auto dir = std::filesystem::temp_directory_path() / "bitnet_model_test";
+  auto dir = test_tmp_dir() / "model";
   std::filesystem::create_directories(dir);
   std::string path = (dir / ("tiny_" + std::to_string(static_cast<int>(w)) + "_" +
                              std::to_string(static_cast<int>(head)) + ".gguf")).string();
