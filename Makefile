@@ -23,7 +23,7 @@ vocab: build
 # Make a small random-weight model offline (with the real Llama-3 vocabulary) and generate text.
 demo: vocab
 	@mkdir -p models
-	$(BITNET) synth -o models/demo-tiny.gguf --preset tiny --seed 1 --vocab $(VOCAB_DIR)/llama3-vocab.gguf
+	$(BITNET) synth -o models/demo-tiny.gguf --preset tiny --seed 1
 	$(BITNET) run -m models/demo-tiny.gguf -p "The capital of France is" -n 32 --temp 0
 
 test: vocab

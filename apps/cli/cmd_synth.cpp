@@ -1,5 +1,7 @@
 // `bitnet synth`: write a random-weight model in the official 2B4T GGUF layout.
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 #include "command.h"
 #include "core/timer.h"
@@ -8,6 +10,17 @@
 
 namespace bitnet::cli {
 namespace {
+
+// Where `make vocab` leaves the Llama-3 vocabulary relative to this executable
+// (build/<preset>/bin/bitnet -> build/vocab/llama3-vocab.gguf).
+std::string default_vocab() {
+  if (const char* env = std::getenv("BITNET_VOCAB"); env && *env) return env;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  const auto p = exe.parent_path().parent_path().parent_path() / "vocab" / "llama3-vocab.gguf";
+  return std::filesystem::exists(p, ec) ? p.string() : "";
+}
 
 struct Opts {
   std::string out, preset = "tiny", weights = "i2_s", head = "f16", vocab;
@@ -21,13 +34,15 @@ BITNET_COMMAND("synth", "Write a random-weight BitNet model (official 2B4T layou
   sub.add_option("--preset", o->preset, "tiny | 2b4t (the exact published 2B4T shape)");
   sub.add_option("--weights", o->weights, "Ternary weight format: i2_s | tq2_0 | tq1_0");
   sub.add_option("--head", o->head, "token_embd / tied head type: f16 | q8_0");
-  sub.add_option("--vocab", o->vocab, "GGUF to copy the vocabulary from (default: byte-level vocabulary)");
+  sub.add_option("--vocab", o->vocab,
+                 "GGUF to copy the vocabulary from, or 'bytes' for a byte-level one (default: $BITNET_VOCAB, "
+                 "else the Llama-3 vocabulary from `make vocab` if present, else bytes)");
   sub.add_option("--seed", o->seed, "Random seed");
   return [o]() -> int {
     SynthOptions so;
     so.preset = o->preset;
     so.seed = o->seed;
-    so.vocab_path = o->vocab;
+    so.vocab_path = o->vocab.empty() ? default_vocab() : (o->vocab == "bytes" ? "" : o->vocab);
     auto w = ggml_type_from_name(o->weights);
     if (!w || !ggml_type_is_ternary(*w)) return fail("--weights must be i2_s, tq2_0 or tq1_0, not '" + o->weights + "'");
     so.weights = *w;
@@ -37,8 +52,9 @@ BITNET_COMMAND("synth", "Write a random-weight BitNet model (official 2B4T layou
     Timer t;
     Status st = synth_model(so, o->out);
     if (!st) return fail(st.to_string());
-    std::fprintf(stderr, "synth: wrote %s (preset %s, %s weights, %s head) in %.1f s\n", o->out.c_str(),
-                 o->preset.c_str(), o->weights.c_str(), o->head.c_str(), t.seconds());
+    std::fprintf(stderr, "synth: wrote %s (preset %s, %s weights, %s head, vocabulary %s) in %.1f s\n",
+                 o->out.c_str(), o->preset.c_str(), o->weights.c_str(), o->head.c_str(),
+                 so.vocab_path.empty() ? "byte-level" : so.vocab_path.c_str(), t.seconds());
     return 0;
   };
 });
