@@ -1,5 +1,10 @@
 #include "backends/cpu/cpu_backend.h"
 
+#include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -41,10 +46,15 @@ class CpuBuffer final : public Buffer {
   size_t size_;
 };
 
+struct FreeBytes {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+
 class CpuTernary final : public Matrix {
  public:
   cpu::TernaryView view;
-  cpu::GemmTernaryFn gemm = nullptr;
+  const cpu::TernaryKernels* kern = nullptr;
+  std::unique_ptr<uint8_t, FreeBytes> packed;  // private layout (TL3), when the kernels want one
 };
 
 class CpuFloat final : public Matrix {
@@ -52,14 +62,79 @@ class CpuFloat final : public Matrix {
   cpu::FloatView view;
 };
 
-// Rows per work item: big enough to amortize scheduling, small enough to balance two threads.
-int64_t row_grain(int64_t m, int nth) {
-  int64_t g = m / (static_cast<int64_t>(nth) * 8);
-  if (g < 16) g = 16;
-  return (g + 15) / 16 * 16;
+// Tells the kernel the source bytes of a repacked tensor will not be read again. MADV_PAGEOUT
+// (MADV_COLD before Linux 5.4) is a hint that never changes memory contents, so it is safe whatever
+// the source is (file mmap, heap); for the model's file mapping it drops the pages from RSS, which
+// keeps the load-time peak near the file size when every tensor is repacked.
+void release_pages(const uint8_t* p, size_t n) {
+  const long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0 || n == 0) return;
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+  const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+  if (e <= b) return;
+#ifdef MADV_PAGEOUT
+  if (madvise(reinterpret_cast<void*>(b), e - b, MADV_PAGEOUT) == 0) return;
+#endif
+#ifdef MADV_COLD
+  madvise(reinterpret_cast<void*>(b), e - b, MADV_COLD);
+#endif
+}
+
+void spin_pause() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
 }
 
 }  // namespace
+
+void CpuBackend::ensure_scratch(size_t bytes) {
+  if (bytes <= scratch_bytes_ && scratch_.size() == static_cast<size_t>(pool_.size())) return;
+  bytes = (bytes + 4095) / 4096 * 4096;
+  if (bytes < scratch_bytes_) bytes = scratch_bytes_;
+  scratch_.clear();
+  for (int t = 0; t < pool_.size(); ++t) {
+    auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
+    BITNET_CHECK_MSG(p != nullptr, "out of memory for kernel scratch");
+    scratch_.emplace_back(p);
+  }
+  scratch_bytes_ = bytes;
+}
+
+int64_t CpuBackend::row_grain(int64_t m, int64_t tile, size_t row_bytes) const {
+  const int nth = pool_.size();
+  if (tile < 1) tile = 1;
+  // At least 4 items per thread; items of at most ~256 KiB of weights (the 656 MB head would
+  // otherwise be 8 items of 80 MB and the last one would decide the op's end).
+  int64_t grain = (m + nth * 4 - 1) / (nth * 4);
+  const int64_t cap = static_cast<int64_t>((size_t{256} << 10) / (row_bytes ? row_bytes : 1));
+  if (grain > cap) grain = cap;
+  grain = (grain + tile - 1) / tile * tile;
+  return grain < tile ? tile : grain;
+}
+
+// Work split: rows are cut into items (row_grain) aligned to the kernel's row tile and handed out
+// dynamically. GEMV is memory-bound, so each item streams a contiguous slice of the matrix; dynamic
+// hand-out absorbs a core that is slowed down by something else on the machine.
+template <typename F>
+void CpuBackend::for_rows(int64_t m, int64_t tile, size_t row_bytes, F&& fn) {
+  const int nth = pool_.size();
+  const int64_t grain = row_grain(m, tile, row_bytes);
+  if (nth == 1 || m <= grain) {
+    fn(int64_t{0}, m, 0);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  pool_.run([&](int tid, int) {
+    for (;;) {
+      const int64_t b = next.fetch_add(grain, std::memory_order_relaxed);
+      if (b >= m) break;
+      fn(b, b + grain < m ? b + grain : m, tid);
+    }
+  });
+}
 
 CpuBackend::CpuBackend(int n_threads, const cpu::KernelTable* kernels)
     : pool_(n_threads), kernels_(kernels ? kernels : &cpu::select_kernels()) {}
@@ -71,6 +146,7 @@ Result<std::unique_ptr<Buffer>> CpuBackend::alloc(size_t bytes) {
 }
 
 void CpuBackend::upload(const Tensor& dst, const void* src, size_t bytes) {
+  ++op_gen_;
   BITNET_CHECK(dst.offset + bytes <= dst.buf->size());
   std::memcpy(dst.host<uint8_t>(), src, bytes);
 }
@@ -86,20 +162,42 @@ Result<std::unique_ptr<Matrix>> CpuBackend::load_ternary(const MatrixSource& src
   w->m = src.m;
   w->source_type = src.type;
   w->device_bytes = src.nbytes;
-  w->view = {src.type, src.data, src.k, src.m, src.extra_scale};
+  w->view = {src.type, src.data, src.k, src.m, src.extra_scale, nullptr};
+  w->kern = kernels_->ternary(src.type);
+  if (!w->kern) return unsupported("tensor '" + src.name + "' is not ternary (I2_S, TQ2_0 or TQ1_0)");
+  if (src.k <= 0 || src.m <= 0) return corrupt("tensor '" + src.name + "' has an empty shape");
   switch (src.type) {
     case GgmlType::I2_S:
       if ((src.k * src.m) % 128 != 0)
         return unsupported(strfmt("tensor '%s': I2_S needs rows*cols divisible by 128", src.name.c_str()));
+      if (src.nbytes < static_cast<size_t>(src.k * src.m / 4 + 4))
+        return corrupt("tensor '" + src.name + "': I2_S data is shorter than its shape needs");
       w->view.scale = i2s_scale(src.data, src.k * src.m) * src.extra_scale;
       if (!std::isfinite(w->view.scale))
         return corrupt("tensor '" + src.name + "': I2_S scale is not a finite number");
-      w->gemm = kernels_->gemm_i2s_i8;
       break;
-    case GgmlType::TQ2_0: w->gemm = kernels_->gemm_tq2_0_i8; break;
-    case GgmlType::TQ1_0: w->gemm = kernels_->gemm_tq1_0_i8; break;
-    default:
-      return unsupported("tensor '" + src.name + "' is not ternary (I2_S, TQ2_0 or TQ1_0)");
+    case GgmlType::TQ2_0:
+    case GgmlType::TQ1_0:
+      if (src.k % 256 != 0)
+        return unsupported(strfmt("tensor '%s': %s rows must be a multiple of 256 long", src.name.c_str(),
+                                  src.type == GgmlType::TQ2_0 ? "TQ2_0" : "TQ1_0"));
+      break;
+    default: break;
+  }
+  if (w->kern->pack_size) {
+    const size_t bytes = w->kern->pack_size(w->view);
+    if (bytes > 0) {
+      auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+      if (!p) return unavailable(strfmt("out of host memory repacking tensor '%s' (%zu bytes)", src.name.c_str(), bytes));
+      w->packed.reset(p);
+      // Repack in parallel (tiles split across the pool): ~2 ns per weight single-threaded.
+      const auto* kern = w->kern;
+      const cpu::TernaryView view = w->view;
+      pool_.run([&](int tid, int nth) { kern->pack(view, p, tid, nth); });
+      w->view.packed = p;
+      w->device_bytes = bytes;
+      release_pages(src.data, src.nbytes);
+    }
   }
   return std::unique_ptr<Matrix>(std::move(w));
 }
@@ -120,6 +218,7 @@ Result<std::unique_ptr<Matrix>> CpuBackend::load_matrix(const MatrixSource& src)
 }
 
 void CpuBackend::get_rows(const Matrix& table, const Tensor& ids, const Tensor& out) {
+  ++op_gen_;
   const auto& t = static_cast<const CpuFloat&>(table);
   BITNET_CHECK(out.cols == t.k && out.rows == ids.rows);
   const int32_t* id = ids.host<int32_t>();
@@ -130,6 +229,7 @@ void CpuBackend::get_rows(const Matrix& table, const Tensor& ids, const Tensor& 
 }
 
 void CpuBackend::rmsnorm(const Tensor& x, const Tensor& gamma, float eps, const Tensor& out) {
+  ++op_gen_;
   BITNET_CHECK(x.cols == gamma.cols && out.cols == x.cols && out.rows == x.rows);
   const auto fn = kernels_->rmsnorm;
   pool_.parallel_for(x.rows, 1, [&](int64_t b, int64_t e) {
@@ -139,6 +239,7 @@ void CpuBackend::rmsnorm(const Tensor& x, const Tensor& gamma, float eps, const 
 }
 
 void CpuBackend::quantize_act(const Tensor& x, const Tensor& q, const Tensor& scale) {
+  ++op_gen_;
   BITNET_CHECK(q.cols == x.cols && q.rows == x.rows && scale.rows == x.rows);
   const auto fn = kernels_->quantize_act;
   pool_.parallel_for(x.rows, 1, [&](int64_t b, int64_t e) {
@@ -151,22 +252,101 @@ void CpuBackend::matmul_ternary(const Matrix& wm, const Tensor& q, const Tensor&
   const auto& w = static_cast<const CpuTernary&>(wm);
   BITNET_CHECK(q.cols == w.k && q.stride == w.k && y.cols == w.m && y.rows == q.rows);
   BITNET_CHECK(scale.stride == 1);
-  pool_.parallel_for(w.m, row_grain(w.m, pool_.size()), [&](int64_t r0, int64_t r1) {
-    w.gemm(w.view, q.host<int8_t>(), scale.host<float>(), q.rows, y.host<float>(), y.stride, r0, r1);
-  });
+  const cpu::TernaryKernels& kern = *w.kern;
+  const int64_t n = q.rows;
+  if (kern.scratch_size) ensure_scratch(kern.scratch_size(w.view, n));
+  const int8_t* qp = q.host<int8_t>();
+  const float* sp = scale.host<float>();
+  float* yp = y.host<float>();
+  const int64_t ldy = y.stride;
+
+  // Shared activation preparation (TL3 lookup tables): built once per call by all threads, and
+  // reused by the next matmul on the same activations (q/k/v share one input, so do gate/up) as
+  // long as no other op ran in between (op_gen_) and nothing overwrote q.
+  const uint8_t* prep = nullptr;
+  int64_t prep_units = 0;
+  if (kern.prep && kern.prep_size) {
+    const size_t bytes = kern.prep_size(w.view, n);
+    if (bytes > 0) {
+      const PrepKey key{qp, n, w.k, reinterpret_cast<const void*>(kern.prep), op_gen_};
+      if (!(prep_valid_ && key == prep_key_)) {
+        if (prep_buf_bytes_ < bytes) {
+          prep_buf_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 4095) / 4096 * 4096)));
+          BITNET_CHECK_MSG(prep_buf_ != nullptr, "out of memory for activation tables");
+          prep_buf_bytes_ = (bytes + 4095) / 4096 * 4096;
+        }
+        prep_units = kern.prep_units(w.view, n);
+        prep_key_ = key;
+        prep_valid_ = true;
+      }
+      prep = prep_buf_.get();
+    }
+  }
+  uint8_t* prep_out = prep_buf_.get();
+  const int nth = pool_.size();
+  const int64_t grain = row_grain(w.m, kern.row_tile, w.device_bytes / static_cast<size_t>(w.m));
+  std::atomic<int64_t> next{0};
+  std::atomic<int> prepared{0};
+  auto body = [&](int tid, int nthr) {
+    if (prep_units > 0) {
+      int64_t u0, u1;
+      ThreadPool::split(prep_units, 1, tid, nthr, &u0, &u1);
+      if (u1 > u0) kern.prep(w.view, qp, n, u0, u1, prep_out);
+      prepared.fetch_add(1, std::memory_order_acq_rel);
+      // Barrier: spin briefly, then yield, so an oversubscribed machine (the partner thread not
+      // running) does not burn whole time slices here.
+      for (int spins = 0; prepared.load(std::memory_order_acquire) < nthr; ++spins) {
+        if (spins < 4000) spin_pause();
+        else sched_yield();
+      }
+    }
+    for (;;) {
+      const int64_t b = next.fetch_add(grain, std::memory_order_relaxed);
+      if (b >= w.m) break;
+      kern.gemm(w.view, qp, sp, n, yp, ldy, b, b + grain < w.m ? b + grain : w.m, prep, scratch(tid));
+    }
+  };
+  if (nth == 1) body(0, 1);
+  else pool_.run(body);
+  // y aliasing q's bytes would make the cached tables stale.
+  const auto* qb = reinterpret_cast<const uint8_t*>(qp);
+  const auto* yb = reinterpret_cast<const uint8_t*>(yp);
+  if (yb < qb + n * w.k && qb < yb + (y.rows * ldy) * 4) prep_valid_ = false;
 }
 
 void CpuBackend::matmul_float(const Matrix& wm, const Tensor& x, const Tensor& y) {
+  ++op_gen_;
   const auto& w = static_cast<const CpuFloat&>(wm);
   BITNET_CHECK(x.cols == w.k && x.stride == w.k && y.cols == w.m && y.rows == x.rows);
-  const auto fn = kernels_->gemm_float_f32;
-  pool_.parallel_for(w.m, row_grain(w.m, pool_.size()), [&](int64_t r0, int64_t r1) {
-    fn(w.view, x.host<float>(), x.rows, y.host<float>(), y.stride, r0, r1);
+  const cpu::FloatKernels& kern = kernels_->gemm_float;
+  const int64_t n = x.rows;
+  const float* xp = x.host<float>();
+  // Shared preparation (Q8_0: x quantized once, not once per work item and thread).
+  const uint8_t* prep = nullptr;
+  if (kern.prep && kern.prep_size) {
+    const size_t bytes = kern.prep_size(w.view, n);
+    if (bytes > 0) {
+      if (fprep_bytes_ < bytes) {
+        fprep_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 4095) / 4096 * 4096)));
+        BITNET_CHECK_MSG(fprep_ != nullptr, "out of memory for activation preparation");
+        fprep_bytes_ = (bytes + 4095) / 4096 * 4096;
+      }
+      kern.prep(w.view, xp, n, fprep_.get());
+      prep = fprep_.get();
+    }
+  }
+  if (!prep && kern.scratch_size) ensure_scratch(kern.scratch_size(w.view, n));
+  float* yp = y.host<float>();
+  const int64_t ldy = y.stride;
+  const size_t row_bytes = w.m > 0 ? w.device_bytes / static_cast<size_t>(w.m) : 1;
+  for_rows(w.m, 16, row_bytes, [&](int64_t r0, int64_t r1, int tid) {
+    kern.gemm(w.view, xp, n, yp, ldy, r0, r1, prep, prep ? nullptr : scratch(tid));
   });
 }
 
 void CpuBackend::rope(const Tensor& x, const Tensor& pos, int n_heads, int head_dim, float theta,
                       RopeStyle style) {
+  ++op_gen_;
   BITNET_CHECK(x.cols == static_cast<int64_t>(n_heads) * head_dim && pos.rows == x.rows);
   BITNET_CHECK(head_dim % 2 == 0);
   const int half = head_dim / 2;
@@ -200,6 +380,7 @@ void CpuBackend::rope(const Tensor& x, const Tensor& pos, int n_heads, int head_
 
 void CpuBackend::kv_store(const Tensor& k, const Tensor& v, const Tensor& kc, const Tensor& vc,
                           int64_t pos0) {
+  ++op_gen_;
   BITNET_CHECK(k.cols == kc.cols && v.cols == vc.cols && pos0 + k.rows <= kc.rows);
   for (int pass = 0; pass < 2; ++pass) {
     const Tensor& src = pass ? v : k;
@@ -209,7 +390,7 @@ void CpuBackend::kv_store(const Tensor& k, const Tensor& v, const Tensor& kc, co
       if (dst.dtype == DType::F32) {
         std::memcpy(dst.host<float>() + (pos0 + i) * dst.stride, s, static_cast<size_t>(src.cols) * 4);
       } else {
-        f32_to_f16_row(s, src.cols, dst.host<uint16_t>() + (pos0 + i) * dst.stride);
+        kernels_->f32_to_f16(s, src.cols, dst.host<uint16_t>() + (pos0 + i) * dst.stride);
       }
     }
   }
@@ -217,6 +398,7 @@ void CpuBackend::kv_store(const Tensor& k, const Tensor& v, const Tensor& kc, co
 
 void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, int64_t pos0,
                            const AttentionParams& p, const Tensor& out) {
+  ++op_gen_;
   BITNET_CHECK(q.cols == static_cast<int64_t>(p.n_head) * p.head_dim && out.cols == q.cols);
   BITNET_CHECK(p.n_head % p.n_head_kv == 0 && kc.cols == static_cast<int64_t>(p.n_head_kv) * p.head_dim);
   const int group = p.n_head / p.n_head_kv;
@@ -224,69 +406,63 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
   BITNET_CHECK(n_ctx <= kc.rows);
   const bool f16 = kc.dtype == DType::F16;
   const int d = p.head_dim;
-  auto load_row = [&](const Tensor& c, int64_t pos, int kvh, float* dst) {
-    if (f16) f16_to_f32_row(c.host<uint16_t>() + pos * c.stride + kvh * d, d, dst);
-    else std::memcpy(dst, c.host<float>() + pos * c.stride + kvh * d, static_cast<size_t>(d) * 4);
-  };
-  // One work item = (token, head). Scores in fp32; softmax with max subtraction.
-  pool_.parallel_for(q.rows * p.n_head, 1, [&](int64_t b, int64_t e) {
-    std::vector<float> scores(static_cast<size_t>(n_ctx)), kv(static_cast<size_t>(d)), acc(static_cast<size_t>(d));
+  const auto fn = kernels_->attention_head;
+  // One work item = (token, query head); the kernel widens f16 rows itself. Short contexts run on
+  // the calling thread: dispatching costs more than the work.
+  const int64_t items = q.rows * p.n_head;
+  const int64_t work = items * n_ctx * d;
+  auto body = [&](int64_t b, int64_t e) {
+    std::vector<float> scores(static_cast<size_t>(n_ctx));
     for (int64_t item = b; item < e; ++item) {
       const int64_t t = item / p.n_head;
       const int h = static_cast<int>(item % p.n_head);
       const int kvh = h / group;
-      const float* qv = q.host<float>() + t * q.stride + h * d;
-      const int64_t last = pos0 + t;
-      float mx = -INFINITY;
-      for (int64_t j = 0; j <= last; ++j) {
-        load_row(kc, j, kvh, kv.data());
-        float s = 0;
-        for (int c = 0; c < d; ++c) s += qv[c] * kv[c];
-        s *= p.scale;
-        scores[j] = s;
-        mx = std::fmax(mx, s);
-      }
-      float sum = 0;
-      for (int64_t j = 0; j <= last; ++j) {
-        scores[j] = std::exp(scores[j] - mx);
-        sum += scores[j];
-      }
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t j = 0; j <= last; ++j) {
-        load_row(vc, j, kvh, kv.data());
-        const float w = scores[j] / sum;
-        for (int c = 0; c < d; ++c) acc[c] += w * kv[c];
-      }
-      std::memcpy(out.host<float>() + t * out.stride + h * d, acc.data(), static_cast<size_t>(d) * 4);
+      const size_t es = f16 ? 2 : 4;
+      const uint8_t* kb = kc.host<uint8_t>() + static_cast<size_t>(kvh * d) * es;
+      const uint8_t* vb = vc.host<uint8_t>() + static_cast<size_t>(kvh * d) * es;
+      fn(q.host<float>() + t * q.stride + h * d, kb, vb, kc.stride, pos0 + t + 1, d, p.scale, f16,
+         out.host<float>() + t * out.stride + h * d, scores.data());
     }
-  });
+  };
+  if (work < (int64_t{1} << 16)) body(0, items);
+  else pool_.parallel_for(items, 1, body);
 }
 
 void CpuBackend::glu(const Tensor& gate, const Tensor& up, GluAct act, const Tensor& out) {
+  ++op_gen_;
   BITNET_CHECK(gate.cols == up.cols && out.cols == gate.cols && gate.rows == up.rows);
-  for (int64_t i = 0; i < gate.rows; ++i) {
-    const float* g = gate.host<float>() + i * gate.stride;
-    const float* u = up.host<float>() + i * up.stride;
-    float* o = out.host<float>() + i * out.stride;
-    if (act == GluAct::kRelu2) {
-      for (int64_t j = 0; j < gate.cols; ++j) {
-        const float r = g[j] > 0 ? g[j] : 0.0f;
-        o[j] = r * r * u[j];
+  auto rows = [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float* g = gate.host<float>() + i * gate.stride;
+      const float* u = up.host<float>() + i * up.stride;
+      float* o = out.host<float>() + i * out.stride;
+      if (act == GluAct::kRelu2) {
+        for (int64_t j = 0; j < gate.cols; ++j) {
+          const float r = g[j] > 0 ? g[j] : 0.0f;
+          o[j] = r * r * u[j];
+        }
+      } else {
+        for (int64_t j = 0; j < gate.cols; ++j) o[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
       }
-    } else {
-      for (int64_t j = 0; j < gate.cols; ++j) o[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
     }
-  }
+  };
+  if (gate.rows < 4) rows(0, gate.rows);
+  else pool_.parallel_for(gate.rows, 1, rows);
 }
 
 void CpuBackend::add(const Tensor& a, const Tensor& b, const Tensor& out) {
+  ++op_gen_;
   BITNET_CHECK(a.cols == b.cols && out.cols == a.cols && a.rows == b.rows);
-  for (int64_t i = 0; i < a.rows; ++i) {
-    const float* x = a.host<float>() + i * a.stride;
-    const float* y = b.host<float>() + i * b.stride;
-    float* o = out.host<float>() + i * out.stride;
-    for (int64_t j = 0; j < a.cols; ++j) o[j] = x[j] + y[j];
-  }
+  auto rows = [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      const float* x = a.host<float>() + i * a.stride;
+      const float* y = b.host<float>() + i * b.stride;
+      float* o = out.host<float>() + i * out.stride;
+      for (int64_t j = 0; j < a.cols; ++j) o[j] = x[j] + y[j];
+    }
+  };
+  if (a.rows < 8) rows(0, a.rows);
+  else pool_.parallel_for(a.rows, 1, rows);
 }
 
 }  // namespace bitnet

@@ -1,8 +1,11 @@
-// CPU backend: host buffers, weights used in place from the mmap, ops run on a thread pool with
-// the kernel table chosen for this CPU (kernels.h).
+// CPU backend: host buffers, ops run on a thread pool with the kernel table chosen for this CPU
+// (kernels.h). Weights are used in place from the mmap unless the table's kernels want a private
+// layout (TL3 for TQ formats): those are repacked per tensor at load and the source pages released.
 #pragma once
 
+#include <cstdlib>
 #include <memory>
+#include <vector>
 
 #include "backends/backend.h"
 #include "backends/cpu/kernels.h"
@@ -43,8 +46,37 @@ class CpuBackend final : public Backend {
   void add(const Tensor& a, const Tensor& b, const Tensor& out) override;
 
  private:
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  // Per-thread kernel scratch (lookup tables, decoded tiles), grown before an op is dispatched.
+  void ensure_scratch(size_t bytes);
+  uint8_t* scratch(int tid) { return scratch_bytes_ ? scratch_[static_cast<size_t>(tid)].get() : nullptr; }
+  // Rows per work item for m rows of row_bytes each (a multiple of `tile`).
+  int64_t row_grain(int64_t m, int64_t tile, size_t row_bytes) const;
+  // Runs fn(r0, r1, tid) over [0, m) in work items of row_grain rows.
+  template <typename F>
+  void for_rows(int64_t m, int64_t tile, size_t row_bytes, F&& fn);
+
   ThreadPool pool_;
   const cpu::KernelTable* kernels_;
+  std::vector<std::unique_ptr<uint8_t, FreeDeleter>> scratch_;
+  size_t scratch_bytes_ = 0;
+  // Shared activation preparation of the last matmul_ternary (see matmul_ternary).
+  struct PrepKey {
+    const void* q;
+    int64_t n, k;
+    const void* fn;
+    uint64_t gen;
+    bool operator==(const PrepKey&) const = default;
+  };
+  std::unique_ptr<uint8_t, FreeDeleter> prep_buf_;
+  std::unique_ptr<uint8_t, FreeDeleter> fprep_;  // matmul_float's prepared x
+  size_t fprep_bytes_ = 0;
+  size_t prep_buf_bytes_ = 0;
+  PrepKey prep_key_{};
+  bool prep_valid_ = false;
+  uint64_t op_gen_ = 0;  // bumped by every op except matmul_ternary
 };
 
 }  // namespace bitnet

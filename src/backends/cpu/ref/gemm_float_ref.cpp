@@ -21,7 +21,7 @@ void float_row_to_f32(const FloatView& w, int64_t r, float* out) {
 }
 
 void gemm_float_f32_ref(const FloatView& w, const float* x, int64_t n, float* y, int64_t ldy,
-                        int64_t r0, int64_t r1) {
+                        int64_t r0, int64_t r1, const uint8_t*, uint8_t*) {
   // Dequantize each weight row once and reuse it for every token of the batch.
   constexpr int64_t kMaxK = 1 << 16;
   static thread_local float row[kMaxK];

@@ -26,7 +26,7 @@ int64_t dot_ternary_row_ref(const TernaryView& w, int64_t r, const int8_t* q) {
 }
 
 void gemm_i2s_i8_ref(const TernaryView& w, const int8_t* q, const float* s_a, int64_t n, float* y,
-                     int64_t ldy, int64_t r0, int64_t r1) {
+                     int64_t ldy, int64_t r0, int64_t r1, const uint8_t*, uint8_t*) {
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t r = r0; r < r1; ++r) {
       const int32_t s = static_cast<int32_t>(dot_ternary_row_ref(w, r, q + i * w.k));
@@ -60,12 +60,12 @@ static void gemm_tq_ref(const TernaryView& w, const int8_t* q, const float* s_a,
 }
 
 void gemm_tq2_0_i8_ref(const TernaryView& w, const int8_t* q, const float* s_a, int64_t n, float* y,
-                       int64_t ldy, int64_t r0, int64_t r1) {
+                       int64_t ldy, int64_t r0, int64_t r1, const uint8_t*, uint8_t*) {
   gemm_tq_ref(w, q, s_a, n, y, ldy, r0, r1);
 }
 
 void gemm_tq1_0_i8_ref(const TernaryView& w, const int8_t* q, const float* s_a, int64_t n, float* y,
-                       int64_t ldy, int64_t r0, int64_t r1) {
+                       int64_t ldy, int64_t r0, int64_t r1, const uint8_t*, uint8_t*) {
   gemm_tq_ref(w, q, s_a, n, y, ldy, r0, r1);
 }
 

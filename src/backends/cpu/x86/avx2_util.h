@@ -1,0 +1,59 @@
+// Small AVX2 helpers shared by the *_avx2.cpp kernels. Everything is in an anonymous namespace so
+// each translation unit gets its own copy compiled with its own ISA flags (no ODR mixing of AVX2
+// and AVX-512 code generation through inline functions).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace bitnet::cpu {
+namespace {
+
+// Accumulate into a loop-carried register. GCC 12 compiles `a = _mm256_add_epi16(a, v)` on
+// __m256i accumulators into an add to a temporary plus a vmovdqa back (and spills once there are
+// 8+ accumulators); the same add on GCC vector types with the accumulator first does not.
+typedef short bitnet_v16hi __attribute__((vector_size(32)));
+typedef int bitnet_v8si __attribute__((vector_size(32)));
+inline void add16(__m256i& a, __m256i v) { a = (__m256i)((bitnet_v16hi)a + (bitnet_v16hi)v); }
+inline void add32(__m256i& a, __m256i v) { a = (__m256i)((bitnet_v8si)a + (bitnet_v8si)v); }
+
+inline int32_t hsum_epi32_avx2(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline float hsum_ps_avx2(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Four horizontal sums of int32 vectors a, b, c, d into lanes 0..3 of an __m128i.
+inline __m128i hsum4_epi32_avx2(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i ab = _mm256_hadd_epi32(a, b);  // a01 a23 b01 b23 | a45 a67 b45 b67
+  const __m256i cd = _mm256_hadd_epi32(c, d);
+  const __m256i abcd = _mm256_hadd_epi32(ab, cd);  // a b c d (partial) | a b c d (partial)
+  return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
+// Sum of k int8 values (any k).
+inline int32_t sum_i8_avx2(const int8_t* q, int64_t k) {
+  const __m256i ones = _mm256_set1_epi8(1);
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  __m256i acc = _mm256_setzero_si256();
+  int64_t j = 0;
+  for (; j + 32 <= k; j += 32) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ones, x), ones16));
+  }
+  int32_t s = hsum_epi32_avx2(acc);
+  for (; j < k; ++j) s += q[j];
+  return s;
+}
+
+}  // namespace
+}  // namespace bitnet::cpu

@@ -1,0 +1,198 @@
+// The CPU backend's ops through the Backend interface, for every kernel table on this machine and
+// 1, 2 and 3 threads, against a single-threaded backend running the reference table:
+// load_ternary (incl. repacking) + matmul_ternary with n = 1 and n = 64 (I2_S bit-identical, TQ
+// within the op-suite tolerance), load_matrix + matmul_float, quantize_act, rmsnorm; plus the
+// reuse of prepared activation tables across consecutive matmuls and its invalidation.
+#include "backends/cpu/cpu_backend.h"
+#include "ops_util.h"
+
+namespace bitnet::testing {
+namespace {
+
+struct Host {
+  std::unique_ptr<Buffer> buf;
+  Tensor t;
+};
+
+Host make(Backend& be, DType dt, int64_t rows, int64_t cols, const void* data = nullptr) {
+  Host h;
+  h.buf = be.alloc(static_cast<size_t>(rows * cols) * dtype_size(dt)).value();
+  h.t = Tensor{h.buf.get(), 0, dt, rows, cols, cols};
+  if (data) be.upload(h.t, data, h.t.nbytes());
+  return h;
+}
+
+template <typename T>
+std::vector<T> read(Backend& be, const Tensor& t) {
+  std::vector<T> v(static_cast<size_t>(t.rows * t.cols));
+  be.download(t, v.data(), v.size() * sizeof(T));
+  return v;
+}
+
+MatrixSource source_of(const TernaryMatrix& w) {
+  MatrixSource s;
+  s.type = w.type;
+  s.k = w.k;
+  s.m = w.m;
+  s.data = w.bytes.data();
+  s.nbytes = w.bytes.size();
+  s.name = "test." + type_name(w.type);
+  return s;
+}
+
+TEST(OpsCpuBackend, MatmulTernaryMatchesReferenceBackend) {
+  std::mt19937 rng(21);
+  CpuBackend ref(1, &cpu::ref_kernels());
+  int cases = 0;
+  for (const cpu::KernelTable* table : cpu::available_kernels()) {
+    for (int threads : {1, 2, 3}) {
+      CpuBackend be(threads, table);
+      for (GgmlType type : {GgmlType::I2_S, GgmlType::TQ2_0, GgmlType::TQ1_0}) {
+        for (auto [k, m] : {std::pair<int64_t, int64_t>{2560, 160}, {768, 50}, {6912, 33}}) {
+          if (quick_mode() && k == 6912) continue;
+          const TernaryMatrix w = random_ternary(rng, type, k, m, Scales::kUniform);
+          auto wr = ref.load_ternary(source_of(w));
+          auto wb = be.load_ternary(source_of(w));
+          ASSERT_TRUE(wr.is_ok() && wb.is_ok()) << wb.status().to_string();
+          for (int64_t n : {int64_t{1}, quick_mode() ? int64_t{9} : int64_t{64}}) {
+            std::vector<int8_t> q;
+            std::vector<float> s;
+            random_acts(rng, n, k, &q, &s);
+            Host qr = make(ref, DType::I8, n, k, q.data()), sr = make(ref, DType::F32, n, 1, s.data());
+            Host yr = make(ref, DType::F32, n, m);
+            Host qb = make(be, DType::I8, n, k, q.data()), sb = make(be, DType::F32, n, 1, s.data());
+            Host yb = make(be, DType::F32, n, m);
+            ref.matmul_ternary(**wr, qr.t, sr.t, yr.t);
+            be.matmul_ternary(**wb, qb.t, sb.t, yb.t);
+            const auto a = read<float>(ref, yr.t), b = read<float>(be, yb.t);
+            for (size_t i = 0; i < a.size(); ++i) {
+              if (type == GgmlType::I2_S)
+                ASSERT_EQ(float_bits(a[i]), float_bits(b[i])) << table->isa << " threads=" << threads << " n=" << n << " i=" << i;
+              else
+                ASSERT_NEAR(a[i], b[i], 1e-5f * std::fabs(a[i]) + 1e-4f) << table->isa << " threads=" << threads << " n=" << n;
+            }
+            ++cases;
+          }
+        }
+      }
+    }
+  }
+  std::printf("[ ops ] backend matmul_ternary: %d cases\n", cases);
+}
+
+TEST(OpsCpuBackend, OtherOpsMatchReferenceBackend) {
+  std::mt19937 rng(22);
+  CpuBackend ref(1, &cpu::ref_kernels());
+  for (const cpu::KernelTable* table : cpu::available_kernels()) {
+    for (int threads : {1, 2, 3}) {
+      CpuBackend be(threads, table);
+      const int64_t n = 5, d = 2560;
+      std::vector<float> x(static_cast<size_t>(n * d)), g(static_cast<size_t>(d));
+      std::normal_distribution<float> nd(0.0f, 1.5f);
+      for (auto& v : x) v = nd(rng);
+      for (auto& v : g) v = nd(rng);
+      for (Backend* b : {static_cast<Backend*>(&ref), static_cast<Backend*>(&be)}) (void)b;
+      // quantize_act: bit-identical
+      Host xr = make(ref, DType::F32, n, d, x.data()), xb = make(be, DType::F32, n, d, x.data());
+      Host qr = make(ref, DType::I8, n, d), qb = make(be, DType::I8, n, d);
+      Host sr = make(ref, DType::F32, n, 1), sb = make(be, DType::F32, n, 1);
+      ref.quantize_act(xr.t, qr.t, sr.t);
+      be.quantize_act(xb.t, qb.t, sb.t);
+      EXPECT_EQ(read<int8_t>(ref, qr.t), read<int8_t>(be, qb.t)) << table->isa;
+      EXPECT_EQ(read<float>(ref, sr.t), read<float>(be, sb.t)) << table->isa;
+      // rmsnorm
+      Host gr = make(ref, DType::F32, 1, d, g.data()), gb = make(be, DType::F32, 1, d, g.data());
+      Host yr = make(ref, DType::F32, n, d), yb = make(be, DType::F32, n, d);
+      ref.rmsnorm(xr.t, gr.t, 1e-5f, yr.t);
+      be.rmsnorm(xb.t, gb.t, 1e-5f, yb.t);
+      const auto a = read<float>(ref, yr.t), b2 = read<float>(be, yb.t);
+      for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b2[i], 1e-6f * std::fabs(a[i]) + 1e-30f);
+      // matmul_float with an F16 and a Q8_0 head
+      for (GgmlType ht : {GgmlType::F16, GgmlType::Q8_0}) {
+        const int64_t m = 333;
+        std::vector<float> wf(static_cast<size_t>(m * d));
+        std::normal_distribution<float> wd(0.0f, 0.05f);
+        for (auto& v : wf) v = wd(rng);
+        std::vector<uint8_t> bytes;
+        if (ht == GgmlType::F16) {
+          bytes.resize(wf.size() * 2);
+          f32_to_f16_row(wf.data(), m * d, reinterpret_cast<uint16_t*>(bytes.data()));
+        } else {
+          bytes.resize(static_cast<size_t>(m * d / 32 * 34));
+          quantize_q8_0(wf.data(), m * d, bytes.data());
+        }
+        MatrixSource src;
+        src.type = ht;
+        src.k = d;
+        src.m = m;
+        src.data = bytes.data();
+        src.nbytes = bytes.size();
+        src.name = "head";
+        auto hr = ref.load_matrix(src);
+        auto hb = be.load_matrix(src);
+        ASSERT_TRUE(hr.is_ok() && hb.is_ok());
+        Host lr = make(ref, DType::F32, n, m), lb = make(be, DType::F32, n, m);
+        ref.matmul_float(**hr, yr.t, lr.t);
+        be.matmul_float(**hb, yb.t, lb.t);
+        const auto la = read<float>(ref, lr.t), lbv = read<float>(be, lb.t);
+        double scale = 0;
+        for (float v : la) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+        for (size_t i = 0; i < la.size(); ++i)
+          ASSERT_NEAR(la[i], lbv[i], (ht == GgmlType::Q8_0 ? 2e-2 : 1e-4) * scale) << table->isa << " " << type_name(ht);
+      }
+    }
+  }
+}
+
+// Prepared activation tables are reused by consecutive matmuls on the same q (q/k/v, gate/up) and
+// rebuilt when q changes (upload, quantize_act, any other op) or y overwrote q.
+TEST(OpsCpuBackend, PreparedTablesFollowActivationChanges) {
+  std::mt19937 rng(23);
+  CpuBackend ref(1, &cpu::ref_kernels());
+  for (const cpu::KernelTable* table : cpu::available_kernels()) {
+    CpuBackend be(2, table);
+    const int64_t k = 768, m = 48;
+    const TernaryMatrix w1 = random_ternary(rng, GgmlType::TQ1_0, k, m, Scales::kUniform);
+    const TernaryMatrix w2 = random_ternary(rng, GgmlType::TQ1_0, k, m, Scales::kPerBlock);
+    auto a1 = be.load_ternary(source_of(w1)).value(), a2 = be.load_ternary(source_of(w2)).value();
+    auto b1 = ref.load_ternary(source_of(w1)).value(), b2 = ref.load_ternary(source_of(w2)).value();
+    std::vector<int8_t> q;
+    std::vector<float> s;
+    random_acts(rng, 1, k, &q, &s);
+    Host qb = make(be, DType::I8, 1, k, q.data()), sb = make(be, DType::F32, 1, 1, s.data());
+    Host qr = make(ref, DType::I8, 1, k, q.data()), sr = make(ref, DType::F32, 1, 1, s.data());
+    Host yb = make(be, DType::F32, 1, m), yr = make(ref, DType::F32, 1, m);
+    auto expect_same = [&](const Matrix& mb, const Matrix& mr, const char* what) {
+      be.matmul_ternary(mb, qb.t, sb.t, yb.t);
+      ref.matmul_ternary(mr, qr.t, sr.t, yr.t);
+      const auto x = read<float>(be, yb.t), y = read<float>(ref, yr.t);
+      for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], y[i], 1e-5f * std::fabs(y[i]) + 1e-4f) << table->isa << " " << what;
+    };
+    expect_same(*a1, *b1, "first");
+    expect_same(*a2, *b2, "reuse");
+    random_acts(rng, 1, k, &q, &s);
+    be.upload(qb.t, q.data(), q.size());
+    ref.upload(qr.t, q.data(), q.size());
+    expect_same(*a1, *b1, "after upload");
+  }
+}
+
+TEST(OpsCpuBackend, RejectsBadTernaryShapes) {
+  CpuBackend be(1);
+  std::vector<uint8_t> bytes(1024, 0x55);
+  MatrixSource s;
+  s.type = GgmlType::TQ1_0;
+  s.k = 200;
+  s.m = 2;
+  s.data = bytes.data();
+  s.nbytes = bytes.size();
+  s.name = "bad";
+  EXPECT_FALSE(be.load_ternary(s).is_ok());
+  s.type = GgmlType::I2_S;
+  s.k = 100;
+  s.m = 3;
+  EXPECT_FALSE(be.load_ternary(s).is_ok());
+}
+
+}  // namespace
+}  // namespace bitnet::testing
