@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build/release
 BITNET := $(BUILD)/bin/bitnet
 
-.PHONY: deps build vocab demo test test-asan fuzz clean
+.PHONY: deps build vocab demo test test-asan test-arm test-avx512-emu bench fuzz clean
 FUZZ_SECONDS ?= 60
 
 deps:
@@ -34,6 +34,22 @@ test-asan: deps
 	@cmake --build --preset dev -j $(JOBS)
 	@tools/tokenizer/prepare.sh $(VOCAB_DIR) build/dev/bin/bitnet
 	@ctest --preset dev
+
+# AArch64 cross build of the op suite, run under qemu-aarch64 (NEON, dotprod, i8mm tables).
+test-arm:
+	@scripts/install-deps.sh --arm
+	@scripts/test-arm.sh
+
+# The AVX-512 kernels' logic on a machine without AVX-512 (SIMDe emulation; not their speed).
+test-avx512-emu: deps
+	@scripts/test-avx512-emu.sh
+
+# Microbenchmarks and an end-to-end `bitnet bench` on a 2B4T-shaped synthetic model.
+bench: vocab
+	@mkdir -p models
+	@test -f models/2b4t-i2s.gguf || $(BITNET) synth -o models/2b4t-i2s.gguf --preset 2b4t --weights i2_s
+	$(BUILD)/bin/membw_bench
+	$(BITNET) bench -m models/2b4t-i2s.gguf -p 128 -n 64 -t $(JOBS)
 
 # Build every libFuzzer target (fuzz/*_fuzz.cpp) with clang and run each for FUZZ_SECONDS.
 fuzz: deps
