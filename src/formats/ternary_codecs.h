@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "formats/ggml_types.h"
+
 namespace bitnet {
 
 // ---- I2_S (bitnet.cpp official x86 layout): n % 128 == 0, n/4 + 32 bytes -------------------
@@ -39,6 +41,9 @@ void f32_to_f16_row(const float* x, int64_t n, uint16_t* y);
 void f16_to_f32_row(const uint16_t* x, int64_t n, float* y);
 void f32_to_bf16_row(const float* x, int64_t n, uint16_t* y);
 void bf16_to_f32_row(const uint16_t* x, int64_t n, float* y);
+// One row of n elements of a float-format tensor (F32, F16, BF16, Q8_0) to f32. Returns false
+// for other types.
+bool float_row_to_f32(GgmlType type, const uint8_t* row, int64_t n, float* y);
 
 // ---- BitNet weight ternarization (spec §2.1) ---------------------------------------------------
 // gamma = max(mean|W|, 1e-5); T = clamp(round_half_even(W / gamma), -1, 1).

@@ -122,14 +122,9 @@ Result<std::unique_ptr<Model>> Model::load(const GgufFile& f, Backend& be, const
     // Convert row by row on the host from the file bytes (f32 staging row).
     std::vector<float> row(static_cast<size_t>(c.d_model));
     for (int64_t r = 0; r < c.n_vocab; ++r) {
-      const uint8_t* src = head_t->data;
-      switch (head_t->type) {
-        case GgmlType::F32: std::memcpy(row.data(), src + r * c.d_model * 4, row.size() * 4); break;
-        case GgmlType::F16: f16_to_f32_row(reinterpret_cast<const uint16_t*>(src) + r * c.d_model, c.d_model, row.data()); break;
-        case GgmlType::BF16: bf16_to_f32_row(reinterpret_cast<const uint16_t*>(src) + r * c.d_model, c.d_model, row.data()); break;
-        case GgmlType::Q8_0: dequantize_q8_0(src + r * (c.d_model / 32) * 34, c.d_model, row.data()); break;
-        default: return unsupported("cannot convert a head of this type");
-      }
+      const auto src_row = ggml_row_bytes(head_t->type, c.d_model);
+      if (!src_row || !float_row_to_f32(head_t->type, head_t->data + r * *src_row, c.d_model, row.data()))
+        return unsupported("cannot convert a head of this type");
       uint8_t* dst = m->head_storage_.data() + r * *row_bytes;
       if (*want == GgmlType::Q8_0) quantize_q8_0(row.data(), c.d_model, dst);
       else f32_to_f16_row(row.data(), c.d_model, reinterpret_cast<uint16_t*>(dst));
@@ -195,12 +190,8 @@ Result<std::unique_ptr<Model>> Model::load(const GgufFile& f, Backend& be, const
   for (const auto& n : norms) {
     BITNET_RETURN_IF_ERROR(check_shape(*n.t, {n.width}));
     staging.resize(static_cast<size_t>(n.width));
-    switch (n.t->type) {
-      case GgmlType::F32: std::memcpy(staging.data(), n.t->data, staging.size() * 4); break;
-      case GgmlType::F16: f16_to_f32_row(reinterpret_cast<const uint16_t*>(n.t->data), n.width, staging.data()); break;
-      case GgmlType::BF16: bf16_to_f32_row(reinterpret_cast<const uint16_t*>(n.t->data), n.width, staging.data()); break;
-      default: return unsupported("norm tensor '" + std::string(n.t->name) + "' must be f32, f16 or bf16");
-    }
+    if (n.t->type == GgmlType::Q8_0 || !float_row_to_f32(n.t->type, n.t->data, n.width, staging.data()))
+      return unsupported("norm tensor '" + std::string(n.t->name) + "' must be f32, f16 or bf16");
     *n.dst = Tensor{m->norms_buf_.get(), off, DType::F32, 1, n.width, n.width};
     be.upload(*n.dst, staging.data(), staging.size() * 4);
     off += staging.size() * 4;

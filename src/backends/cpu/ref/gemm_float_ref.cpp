@@ -9,13 +9,7 @@
 namespace bitnet::cpu {
 
 void float_row_to_f32(const FloatView& w, int64_t r, float* out) {
-  switch (w.type) {
-    case GgmlType::F32: std::memcpy(out, w.data + r * w.k * 4, static_cast<size_t>(w.k) * 4); break;
-    case GgmlType::F16: f16_to_f32_row(reinterpret_cast<const uint16_t*>(w.data) + r * w.k, w.k, out); break;
-    case GgmlType::BF16: bf16_to_f32_row(reinterpret_cast<const uint16_t*>(w.data) + r * w.k, w.k, out); break;
-    case GgmlType::Q8_0: dequantize_q8_0(w.data + r * (w.k / 32) * 34, w.k, out); break;
-    default: break;
-  }
+  bitnet::float_row_to_f32(w.type, w.data + r * *ggml_row_bytes(w.type, w.k), w.k, out);
   if (w.scale != 1.0f)
     for (int64_t j = 0; j < w.k; ++j) out[j] *= w.scale;
 }
