@@ -15,7 +15,10 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 # pkg-config must see the arm64 .pc files (libpcre2-8), not the host's.
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")
-# libstdc++/libgcc linked in; libc and libpcre2 come from the arm64 sysroot/multiarch dirs at run time.
+# libstdc++/libgcc linked in; libc and libpcre2 come from the arm64 multiarch dirs at run time.
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static-libstdc++ -static-libgcc")
 
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu)
+# Run with the multiarch arm64 loader/libc (/lib/ld-linux-aarch64.so.1, libc6:arm64 comes with the
+# packages above). Do not pass qemu -L /usr/aarch64-linux-gnu: mixing that cross loader with the
+# multiarch libc found through ld.so.cache hangs in pthread_create.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -cpu max)
