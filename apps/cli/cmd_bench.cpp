@@ -1,12 +1,13 @@
 // `bitnet bench`: llama-bench style throughput of a model. Prompt processing (ppN: N random tokens
 // in one eval) and generation (tgN: N single-token evals, greedy) repeated -r times after a warm-up;
 // prints tok/s mean +- stddev, ms/token, weight bytes per token, achieved GB/s and its share of the
-// streaming-read bandwidth measured on the same threads, plus a logits hash (FNV-1a of the last
+// streaming-read bandwidth measured on the same threads right before each generation repetition, plus a logits hash (FNV-1a of the last
 // pp logits' bits and the tg token sequence) so a speed-up that changes results is visible.
 //   bitnet bench -m model.gguf -p 128 -n 128 -r 5 -t 2 [--head q8_0] [--json]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -54,42 +55,82 @@ uint64_t fnv1a(uint64_t h, const void* p, size_t n) {
   return h;
 }
 
-// Streaming-read bandwidth of n threads over a 1 GiB buffer (best of 5 passes): the speed of
-// light for generation, where every weight byte is read once per token.
-double read_bandwidth(int n_threads) {
-  const size_t bytes = size_t{1} << 30;
-  std::unique_ptr<uint64_t[]> buf(new uint64_t[bytes / 8]);
-  ThreadPool pool(n_threads);
-  pool.run([&](int tid, int nth) {
-    int64_t b, e;
-    ThreadPool::split(static_cast<int64_t>(bytes / 8), 512, tid, nth, &b, &e);
-    std::memset(buf.get() + b, 1, static_cast<size_t>(e - b) * 8);
-  });
-  std::vector<uint64_t> sink(static_cast<size_t>(n_threads));
-  double best = 0;
-  for (int r = 0; r < 5; ++r) {
-    Timer t;
-    pool.run([&](int tid, int nth) {
-      int64_t b, e;
-      ThreadPool::split(static_cast<int64_t>(bytes / 8), 512, tid, nth, &b, &e);
-      uint64_t a[8] = {};
-      for (int64_t i = b; i + 8 <= e; i += 8)
-        for (int j = 0; j < 8; ++j) a[j] += buf[static_cast<size_t>(i + j)];
-      uint64_t s = 0;
-      for (uint64_t v : a) s += v;
-      sink[static_cast<size_t>(tid)] += s;
-    });
-    best = std::max(best, static_cast<double>(bytes) / t.seconds() / 1e9);
-  }
-  volatile uint64_t keep = sink[0];
-  (void)keep;
-  return best;
+// Streaming-read bandwidth of n threads over a 512 MiB buffer (best of `passes`): the speed of
+// light for generation, where every weight byte is read once per token. Measured again right
+// before every tg repetition, because on a shared machine it drifts by tens of percent.
+// Sum of n bytes (the value only keeps the loads alive). x86: 4 independent 32-byte AVX2 loads per
+// iteration when the CPU has them, so the probe itself is never the bottleneck.
+uint64_t sum_portable(const uint64_t* p, int64_t words) {
+  uint64_t a[8] = {};
+  for (int64_t i = 0; i + 8 <= words; i += 8)
+    for (int j = 0; j < 8; ++j) a[j] += p[i + j];
+  uint64_t s = 0;
+  for (uint64_t v : a) s += v;
+  return s;
 }
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) uint64_t sum_avx2(const uint64_t* p, int64_t words) {
+  typedef long long v4di __attribute__((vector_size(32)));
+  const v4di* q = reinterpret_cast<const v4di*>(p);
+  v4di a0 = {}, a1 = {}, a2 = {}, a3 = {};
+  for (int64_t i = 0; i + 16 <= words; i += 16) {
+    a0 += q[i / 4];
+    a1 += q[i / 4 + 1];
+    a2 += q[i / 4 + 2];
+    a3 += q[i / 4 + 3];
+  }
+  const v4di s = a0 + a1 + a2 + a3;
+  return static_cast<uint64_t>(s[0] + s[1] + s[2] + s[3]);
+}
+#endif
+uint64_t sum_words(const uint64_t* p, int64_t words) {
+#if defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return sum_avx2(p, words);
+#endif
+  return sum_portable(p, words);
+}
+
+class BandwidthProbe {
+ public:
+  explicit BandwidthProbe(int n_threads)
+      : pool_(n_threads), buf_(static_cast<uint64_t*>(std::aligned_alloc(64, kBytes))) {
+    pool_.run([&](int tid, int nth) {
+      int64_t b, e;
+      ThreadPool::split(static_cast<int64_t>(kBytes / 8), 512, tid, nth, &b, &e);
+      std::memset(buf_.get() + b, 1, static_cast<size_t>(e - b) * 8);
+    });
+    sink_.resize(static_cast<size_t>(n_threads));
+  }
+  double measure(int passes) {
+    double best = 0;
+    for (int r = 0; r < passes; ++r) {
+      Timer t;
+      pool_.run([&](int tid, int nth) {
+        int64_t b, e;
+        ThreadPool::split(static_cast<int64_t>(kBytes / 8), 512, tid, nth, &b, &e);
+        sink_[static_cast<size_t>(tid)] += sum_words(buf_.get() + b, e - b);
+      });
+      best = std::max(best, static_cast<double>(kBytes) / t.seconds() / 1e9);
+    }
+    return best;
+  }
+
+ private:
+  static constexpr size_t kBytes = size_t{512} << 20;
+  ThreadPool pool_;
+  struct Free {
+    void operator()(uint64_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint64_t, Free> buf_;
+  std::vector<uint64_t> sink_;
+};
 
 struct Result {
   std::string test;
   int n_tokens = 0;
   std::vector<double> tok_s;
+  std::vector<double> bw;  // read bandwidth measured right before each tg repetition
   uint64_t hash = 0;
 };
 
@@ -114,8 +155,10 @@ int run(const Opts& o) {
                mi.path.c_str(), mi.arch.c_str(), mi.weight_type.c_str(), mi.head_type.c_str(),
                mi.bytes_per_token / 1e9, eng->backend().name().c_str(), eng->backend().variant().c_str(), threads,
                tl.seconds());
-  const double bw = o.no_bw || eng->backend().name() != "cpu" ? 0.0 : read_bandwidth(threads);
-  if (bw > 0) std::fprintf(stderr, "memory: streaming read %.2f GB/s with %d threads\n", bw, threads);
+  std::unique_ptr<BandwidthProbe> probe;
+  if (!o.no_bw && eng->backend().name() == "cpu") probe = std::make_unique<BandwidthProbe>(threads);
+  const double bw0 = probe ? probe->measure(3) : 0.0;
+  if (bw0 > 0) std::fprintf(stderr, "memory: streaming read %.2f GB/s with %d threads\n", bw0, threads);
 
   auto sess_r = eng->new_session();
   if (!sess_r) return fail(sess_r.status().to_string());
@@ -173,7 +216,7 @@ int run(const Opts& o) {
   std::vector<Result> results;
   for (int n : o.pp) {
     if (n == 0) continue;
-    Result r{"pp" + std::to_string(n), n, {}, 0};
+    Result r{"pp" + std::to_string(n), n, {}, {}, 0};
     for (int i = 0; i < o.reps; ++i) {
       const double v = run_pp(n, &r.hash);
       if (v < 0) return 1;
@@ -183,8 +226,9 @@ int run(const Opts& o) {
   }
   for (int n : o.tg) {
     if (n == 0) continue;
-    Result r{"tg" + std::to_string(n), n, {}, 0};
+    Result r{"tg" + std::to_string(n), n, {}, {}, 0};
     for (int i = 0; i < o.reps; ++i) {
+      if (probe) r.bw.push_back(probe->measure(2));
       const double v = run_tg(n, &r.hash);
       if (v < 0) return 1;
       r.tok_s.push_back(v);
@@ -199,6 +243,7 @@ int run(const Opts& o) {
       const Result& r = results[i];
       const Stat st = stats(r.tok_s);
       const bool tg = r.test.rfind("tg", 0) == 0;
+      const double bw = tg && !r.bw.empty() ? stats(r.bw).mean : bw0;
       std::printf("  {\"model\": \"%s\", \"weights\": \"%s\", \"head\": \"%s\", \"backend\": \"%s\", \"variant\": \"%s\", "
                   "\"threads\": %d, \"test\": \"%s\", \"n_tokens\": %d, \"reps\": %d, \"tok_s_mean\": %.4f, "
                   "\"tok_s_stddev\": %.4f, \"ms_per_token\": %.4f, \"bytes_per_token\": %llu, \"gb_s\": %.3f, "
@@ -219,6 +264,7 @@ int run(const Opts& o) {
   for (const Result& r : results) {
     const Stat st = stats(r.tok_s);
     const bool tg = r.test.rfind("tg", 0) == 0;
+    const double bw = tg && !r.bw.empty() ? stats(r.bw).mean : bw0;
     char gbs[32] = "-", share[32] = "-";
     if (tg) std::snprintf(gbs, sizeof gbs, "%.2f", gb_tok * st.mean);
     if (tg && bw > 0) std::snprintf(share, sizeof share, "%.1f", 100.0 * gb_tok * st.mean / bw);
@@ -228,7 +274,9 @@ int run(const Opts& o) {
                 mi.weight_type.c_str(), mi.head_type.c_str(), gb_tok, eng->backend().variant().c_str(), threads,
                 r.test.c_str(), ts, 1e3 / st.mean, gb_tok, gbs, share, (unsigned long long)r.hash);
   }
-  if (bw > 0) std::printf("(bw%% = achieved weight GB/s / streaming-read %.2f GB/s of %d threads; bpt = GB/token)\n", bw, threads);
+  if (bw0 > 0)
+    std::printf("(bw%% = achieved weight GB/s / streaming-read bandwidth of %d threads measured right before each\n"
+                " tg repetition (mean); at start %.2f GB/s; bpt = GB/token)\n", threads, bw0);
   return 0;
 }
 

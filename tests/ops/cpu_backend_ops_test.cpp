@@ -3,6 +3,8 @@
 // load_ternary (incl. repacking) + matmul_ternary with n = 1 and n = 64 (I2_S bit-identical, TQ
 // within the op-suite tolerance), load_matrix + matmul_float, quantize_act, rmsnorm; plus the
 // reuse of prepared activation tables across consecutive matmuls and its invalidation.
+#include <cmath>
+
 #include "backends/cpu/cpu_backend.h"
 #include "ops_util.h"
 
@@ -174,6 +176,86 @@ TEST(OpsCpuBackend, PreparedTablesFollowActivationChanges) {
     be.upload(qb.t, q.data(), q.size());
     ref.upload(qr.t, q.data(), q.size());
     expect_same(*a1, *b1, "after upload");
+  }
+}
+
+// rope / glu / add / kv_store + attention through the interface, every table and 1-3 threads,
+// against direct scalar formulas (the model's e2e tests cover them again end to end).
+TEST(OpsCpuBackend, ElementwiseRopeAttentionMatchFormulas) {
+  std::mt19937 rng(24);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (const cpu::KernelTable* table : cpu::available_kernels()) {
+    for (int threads : {1, 2, 3}) {
+      CpuBackend be(threads, table);
+      const int64_t n = 6, heads = 4, hd = 16, kvh = 2, d = heads * hd;
+      std::vector<float> x(static_cast<size_t>(n * d)), g(x.size()), u(x.size());
+      for (auto* v : {&x, &g, &u})
+        for (auto& e : *v) e = nd(rng);
+      std::vector<int32_t> pos(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = static_cast<int32_t>(3 + i * 7);
+      Host xt = make(be, DType::F32, n, d, x.data()), gt = make(be, DType::F32, n, d, g.data());
+      Host ut = make(be, DType::F32, n, d, u.data()), pt = make(be, DType::I32, n, 1, pos.data());
+      // glu (in place, like the model) and add
+      be.glu(gt.t, ut.t, GluAct::kRelu2, gt.t);
+      const auto gl = read<float>(be, gt.t);
+      for (size_t i = 0; i < gl.size(); ++i) {
+        const float r = g[i] > 0 ? g[i] : 0.0f;
+        ASSERT_NEAR(gl[i], r * r * u[i], 1e-6f * std::fabs(r * r * u[i]) + 1e-30f) << table->isa;
+      }
+      be.add(xt.t, ut.t, xt.t);
+      const auto ad = read<float>(be, xt.t);
+      for (size_t i = 0; i < ad.size(); ++i) ASSERT_FLOAT_EQ(ad[i], x[i] + u[i]);
+      // rope, NeoX pairs, twice through the cache (same positions again)
+      for (int rep = 0; rep < 2; ++rep) {
+        Host rt = make(be, DType::F32, n, d, x.data());
+        be.rope(rt.t, pt.t, static_cast<int>(heads), static_cast<int>(hd), 10000.0f, RopeStyle::kNeox);
+        const auto ro = read<float>(be, rt.t);
+        for (int64_t t = 0; t < n; ++t)
+          for (int64_t h = 0; h < heads; ++h)
+            for (int64_t i = 0; i < hd / 2; ++i) {
+              const float inv = 1.0f / std::pow(10000.0f, static_cast<float>(2 * i) / static_cast<float>(hd));
+              const float a = static_cast<float>(pos[static_cast<size_t>(t)]) * inv;
+              const float* v = x.data() + t * d + h * hd;
+              // Tolerance relative to the terms: the difference cancels, and AArch64 compilers may fuse
+              // either side's multiply-subtract into an FMA.
+              const float want = v[i] * std::cos(a) - v[i + hd / 2] * std::sin(a);
+              const float mag = std::fabs(v[i] * std::cos(a)) + std::fabs(v[i + hd / 2] * std::sin(a));
+              ASSERT_NEAR(ro[static_cast<size_t>(t * d + h * hd + i)], want, 1e-6f * mag + 1e-30f);
+            }
+      }
+      // kv_store (f16) + attention over 3 + n positions
+      const int64_t ctx = 16, kd = kvh * hd;
+      std::vector<float> k(static_cast<size_t>(n * kd)), v(k.size());
+      for (auto& e : k) e = nd(rng);
+      for (auto& e : v) e = nd(rng);
+      Host kt = make(be, DType::F32, n, kd, k.data()), vt = make(be, DType::F32, n, kd, v.data());
+      Host kc = make(be, DType::F16, ctx, kd), vc = make(be, DType::F16, ctx, kd);
+      be.kv_store(kt.t, vt.t, kc.t, vc.t, 0);
+      Host qt = make(be, DType::F32, n, d, x.data()), ot = make(be, DType::F32, n, d);
+      AttentionParams ap{static_cast<int>(heads), static_cast<int>(kvh), static_cast<int>(hd), 0.25f};
+      be.attention(qt.t, kc.t, vc.t, 0, ap, ot.t);
+      const auto at = read<float>(be, ot.t);
+      const auto kh = read<uint16_t>(be, kc.t), vh = read<uint16_t>(be, vc.t);
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t h = 0; h < heads; ++h) {
+          const int64_t kv = h / (heads / kvh);
+          std::vector<double> sc(static_cast<size_t>(t + 1));
+          double mx = -1e30, sum = 0;
+          for (int64_t j = 0; j <= t; ++j) {
+            double s = 0;
+            for (int64_t c = 0; c < hd; ++c)
+              s += static_cast<double>(x[static_cast<size_t>(t * d + h * hd + c)]) * f16_to_f32(kh[static_cast<size_t>(j * kd + kv * hd + c)]);
+            sc[static_cast<size_t>(j)] = s * 0.25;
+            mx = std::max(mx, sc[static_cast<size_t>(j)]);
+          }
+          for (auto& e : sc) sum += (e = std::exp(e - mx));
+          for (int64_t c = 0; c < hd; ++c) {
+            double o = 0;
+            for (int64_t j = 0; j <= t; ++j) o += sc[static_cast<size_t>(j)] / sum * f16_to_f32(vh[static_cast<size_t>(j * kd + kv * hd + c)]);
+            ASSERT_NEAR(at[static_cast<size_t>(t * d + h * hd + c)], o, 1e-4) << table->isa << " threads=" << threads;
+          }
+        }
+    }
   }
 }
 

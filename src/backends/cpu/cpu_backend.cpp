@@ -4,8 +4,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -80,6 +83,28 @@ void release_pages(const uint8_t* p, size_t n) {
 #endif
 }
 
+// Element-wise rows. Plain pointer loops (no Tensor members re-read through references) so the
+// compiler vectorizes them; ivdep because the model calls both in place (out == gate, out == a).
+void glu_row(const float* g, const float* u, float* o, int64_t n, GluAct act) {
+  if (act == GluAct::kRelu2) {
+#pragma GCC ivdep
+    for (int64_t j = 0; j < n; ++j) {
+      // relu(x) as 0.5 * (x + |x|): exact (x + x is exact below 1.7e38), and arithmetic only, so
+      // GCC vectorizes it (a compare-select does not if-convert under -ftrapping-math).
+      const float x = g[j];
+      const float r = 0.5f * (x + std::fabs(x));
+      o[j] = r * r * u[j];
+    }
+  } else {
+    for (int64_t j = 0; j < n; ++j) o[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
+  }
+}
+
+void add_row(const float* x, const float* y, float* o, int64_t n) {
+#pragma GCC ivdep
+  for (int64_t j = 0; j < n; ++j) o[j] = x[j] + y[j];
+}
+
 void spin_pause() {
 #if defined(__x86_64__)
   __builtin_ia32_pause();
@@ -104,20 +129,38 @@ void CpuBackend::ensure_scratch(size_t bytes) {
 }
 
 int64_t CpuBackend::row_grain(int64_t m, int64_t tile, size_t row_bytes) const {
-  const int nth = pool_.size();
   if (tile < 1) tile = 1;
-  // At least 4 items per thread; items of at most ~256 KiB of weights (the 656 MB head would
-  // otherwise be 8 items of 80 MB and the last one would decide the op's end).
-  int64_t grain = (m + nth * 4 - 1) / (nth * 4);
-  const int64_t cap = static_cast<int64_t>((size_t{256} << 10) / (row_bytes ? row_bytes : 1));
-  if (grain > cap) grain = cap;
+  // The smallest work item: ~32 KiB of weights (enough for the prefetchers to stream), whole tiles.
+  int64_t grain = static_cast<int64_t>((size_t{32} << 10) / (row_bytes ? row_bytes : 1));
   grain = (grain + tile - 1) / tile * tile;
   return grain < tile ? tile : grain;
 }
 
-// Work split: rows are cut into items (row_grain) aligned to the kernel's row tile and handed out
-// dynamically. GEMV is memory-bound, so each item streams a contiguous slice of the matrix; dynamic
-// hand-out absorbs a core that is slowed down by something else on the machine.
+namespace {
+// Guided self-scheduling over [0, m): each grab takes remaining / (2 * nth) rows (a multiple of
+// `tile`, at least `min_grain`), so items start large (few atomics, long contiguous streams) and
+// shrink towards the end, where they even out the finish times of the threads.
+bool grab_rows(std::atomic<int64_t>& next, int64_t m, int64_t tile, int64_t min_grain, int nth, int64_t* b,
+               int64_t* e) {
+  int64_t cur = next.load(std::memory_order_relaxed);
+  for (;;) {
+    if (cur >= m) return false;
+    int64_t g = (m - cur) / (2 * static_cast<int64_t>(nth));
+    g = (g + tile - 1) / tile * tile;
+    if (g < min_grain) g = min_grain;
+    const int64_t end = cur + g < m ? cur + g : m;
+    if (next.compare_exchange_weak(cur, end, std::memory_order_relaxed)) {
+      *b = cur;
+      *e = end;
+      return true;
+    }
+  }
+}
+}  // namespace
+
+// Work split: rows are handed out by guided self-scheduling (grab_rows) in items aligned to the
+// kernel's row tile. GEMV is memory-bound, so each item streams a contiguous slice of the matrix;
+// the shrinking tail absorbs a core that is slowed down by something else on the machine.
 template <typename F>
 void CpuBackend::for_rows(int64_t m, int64_t tile, size_t row_bytes, F&& fn) {
   const int nth = pool_.size();
@@ -128,16 +171,32 @@ void CpuBackend::for_rows(int64_t m, int64_t tile, size_t row_bytes, F&& fn) {
   }
   std::atomic<int64_t> next{0};
   pool_.run([&](int tid, int) {
-    for (;;) {
-      const int64_t b = next.fetch_add(grain, std::memory_order_relaxed);
-      if (b >= m) break;
-      fn(b, b + grain < m ? b + grain : m, tid);
-    }
+    int64_t b, e;
+    while (grab_rows(next, m, tile < 1 ? 1 : tile, grain, nth, &b, &e)) fn(b, e, tid);
   });
 }
 
 CpuBackend::CpuBackend(int n_threads, const cpu::KernelTable* kernels)
-    : pool_(n_threads), kernels_(kernels ? kernels : &cpu::select_kernels()) {}
+    : pool_(n_threads), kernels_(kernels ? kernels : &cpu::select_kernels()) {
+  const char* p = std::getenv("BITNET_CPU_PROFILE");
+  if (p && *p && *p != '0') prof_ = std::make_unique<OpProfile>();
+}
+
+// BITNET_CPU_PROFILE=1: wall time per op kind, printed to stderr when the backend is destroyed
+// (diagnostics on request; the ops themselves never print).
+CpuBackend::~CpuBackend() {
+  if (!prof_) return;
+  static const char* kNames[OpProfile::kOps] = {"get_rows", "rmsnorm", "quantize_act", "matmul_ternary", "matmul_float",
+                                                "rope", "kv_store", "attention", "glu", "add"};
+  double total = 0;
+  for (int i = 0; i < OpProfile::kOps; ++i) total += prof_->seconds[i];
+  std::fprintf(stderr, "cpu profile (%s, %d threads): %.3f s in ops\n", kernels_->isa.c_str(), pool_.size(), total);
+  for (int i = 0; i < OpProfile::kOps; ++i)
+    if (prof_->calls[i])
+      std::fprintf(stderr, "  %-15s %9llu calls %9.3f s %5.1f%% %8.2f us/call\n", kNames[i],
+                   static_cast<unsigned long long>(prof_->calls[i]), prof_->seconds[i],
+                   total > 0 ? 100.0 * prof_->seconds[i] / total : 0.0, 1e6 * prof_->seconds[i] / prof_->calls[i]);
+}
 
 Result<std::unique_ptr<Buffer>> CpuBackend::alloc(size_t bytes) {
   auto b = std::make_unique<CpuBuffer>(bytes);
@@ -218,6 +277,7 @@ Result<std::unique_ptr<Matrix>> CpuBackend::load_matrix(const MatrixSource& src)
 }
 
 void CpuBackend::get_rows(const Matrix& table, const Tensor& ids, const Tensor& out) {
+  OpTimer timed(prof_.get(), 0);
   ++op_gen_;
   const auto& t = static_cast<const CpuFloat&>(table);
   BITNET_CHECK(out.cols == t.k && out.rows == ids.rows);
@@ -229,6 +289,7 @@ void CpuBackend::get_rows(const Matrix& table, const Tensor& ids, const Tensor& 
 }
 
 void CpuBackend::rmsnorm(const Tensor& x, const Tensor& gamma, float eps, const Tensor& out) {
+  OpTimer timed(prof_.get(), 1);
   ++op_gen_;
   BITNET_CHECK(x.cols == gamma.cols && out.cols == x.cols && out.rows == x.rows);
   const auto fn = kernels_->rmsnorm;
@@ -239,6 +300,7 @@ void CpuBackend::rmsnorm(const Tensor& x, const Tensor& gamma, float eps, const 
 }
 
 void CpuBackend::quantize_act(const Tensor& x, const Tensor& q, const Tensor& scale) {
+  OpTimer timed(prof_.get(), 2);
   ++op_gen_;
   BITNET_CHECK(q.cols == x.cols && q.rows == x.rows && scale.rows == x.rows);
   const auto fn = kernels_->quantize_act;
@@ -249,6 +311,7 @@ void CpuBackend::quantize_act(const Tensor& x, const Tensor& q, const Tensor& sc
 }
 
 void CpuBackend::matmul_ternary(const Matrix& wm, const Tensor& q, const Tensor& scale, const Tensor& y) {
+  OpTimer timed(prof_.get(), 3);
   const auto& w = static_cast<const CpuTernary&>(wm);
   BITNET_CHECK(q.cols == w.k && q.stride == w.k && y.cols == w.m && y.rows == q.rows);
   BITNET_CHECK(scale.stride == 1);
@@ -284,7 +347,8 @@ void CpuBackend::matmul_ternary(const Matrix& wm, const Tensor& q, const Tensor&
   }
   uint8_t* prep_out = prep_buf_.get();
   const int nth = pool_.size();
-  const int64_t grain = row_grain(w.m, kern.row_tile, w.device_bytes / static_cast<size_t>(w.m));
+  const int64_t tile = kern.row_tile < 1 ? 1 : kern.row_tile;
+  const int64_t grain = row_grain(w.m, tile, w.device_bytes / static_cast<size_t>(w.m));
   std::atomic<int64_t> next{0};
   std::atomic<int> prepared{0};
   auto body = [&](int tid, int nthr) {
@@ -300,11 +364,8 @@ void CpuBackend::matmul_ternary(const Matrix& wm, const Tensor& q, const Tensor&
         else sched_yield();
       }
     }
-    for (;;) {
-      const int64_t b = next.fetch_add(grain, std::memory_order_relaxed);
-      if (b >= w.m) break;
-      kern.gemm(w.view, qp, sp, n, yp, ldy, b, b + grain < w.m ? b + grain : w.m, prep, scratch(tid));
-    }
+    int64_t b, e;
+    while (grab_rows(next, w.m, tile, grain, nthr, &b, &e)) kern.gemm(w.view, qp, sp, n, yp, ldy, b, e, prep, scratch(tid));
   };
   if (nth == 1) body(0, 1);
   else pool_.run(body);
@@ -315,6 +376,7 @@ void CpuBackend::matmul_ternary(const Matrix& wm, const Tensor& q, const Tensor&
 }
 
 void CpuBackend::matmul_float(const Matrix& wm, const Tensor& x, const Tensor& y) {
+  OpTimer timed(prof_.get(), 4);
   ++op_gen_;
   const auto& w = static_cast<const CpuFloat&>(wm);
   BITNET_CHECK(x.cols == w.k && x.stride == w.k && y.cols == w.m && y.rows == x.rows);
@@ -346,40 +408,75 @@ void CpuBackend::matmul_float(const Matrix& wm, const Tensor& x, const Tensor& y
 
 void CpuBackend::rope(const Tensor& x, const Tensor& pos, int n_heads, int head_dim, float theta,
                       RopeStyle style) {
+  OpTimer timed(prof_.get(), 5);
   ++op_gen_;
   BITNET_CHECK(x.cols == static_cast<int64_t>(n_heads) * head_dim && pos.rows == x.rows);
   BITNET_CHECK(head_dim % 2 == 0);
   const int half = head_dim / 2;
-  // inv_freq[i] = theta^(-2i/d) in fp32, like transformers' default rope init.
-  std::vector<float> inv_freq(static_cast<size_t>(half));
-  for (int i = 0; i < half; ++i)
-    inv_freq[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
-  pool_.parallel_for(x.rows, 1, [&](int64_t b, int64_t e) {
-    std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
-    for (int64_t t = b; t < e; ++t) {
-      const float p = static_cast<float>(pos.host<int32_t>()[t]);
+  // cos/sin per (position, frequency) are cached: q and k of every layer use the same positions,
+  // so decode computes 2 x 64 transcendentals per token instead of 2 x 64 x 2 x 30. Same values:
+  // inv_freq[i] = theta^(-2i/d) in fp32 (transformers' default), angle = float(pos) * inv_freq[i].
+  if (rope_theta_ != theta || rope_half_ != half) {
+    rope_theta_ = theta;
+    rope_half_ = half;
+    rope_inv_freq_.assign(static_cast<size_t>(half), 0.0f);
+    for (int i = 0; i < half; ++i)
+      rope_inv_freq_[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
+    rope_cos_.clear();
+    rope_sin_.clear();
+    rope_known_.clear();
+  }
+  const int32_t* pp = pos.host<int32_t>();
+  for (int64_t t = 0; t < x.rows; ++t) {
+    const int32_t p = pp[t];
+    BITNET_CHECK(p >= 0);
+    if (static_cast<size_t>(p) >= rope_known_.size()) {
+      const size_t np = std::max<size_t>(static_cast<size_t>(p) + 1, rope_known_.size() * 2);
+      rope_known_.resize(np, 0);
+      rope_cos_.resize(np * static_cast<size_t>(half));
+      rope_sin_.resize(np * static_cast<size_t>(half));
+    }
+    if (!rope_known_[static_cast<size_t>(p)]) {
+      float* cs = rope_cos_.data() + static_cast<size_t>(p) * half;
+      float* sn = rope_sin_.data() + static_cast<size_t>(p) * half;
       for (int i = 0; i < half; ++i) {
-        const float a = p * inv_freq[i];
+        const float a = static_cast<float>(p) * rope_inv_freq_[i];
         cs[i] = std::cos(a);
         sn[i] = std::sin(a);
       }
+      rope_known_[static_cast<size_t>(p)] = 1;
+    }
+  }
+  auto rows = [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const float* cs = rope_cos_.data() + static_cast<size_t>(pp[t]) * half;
+      const float* sn = rope_sin_.data() + static_cast<size_t>(pp[t]) * half;
       float* row = x.host<float>() + t * x.stride;
       for (int h = 0; h < n_heads; ++h) {
         float* v = row + h * head_dim;
-        for (int i = 0; i < half; ++i) {
-          const int i0 = style == RopeStyle::kNeox ? i : 2 * i;
-          const int i1 = style == RopeStyle::kNeox ? i + half : 2 * i + 1;
-          const float x0 = v[i0], x1 = v[i1];
-          v[i0] = x0 * cs[i] - x1 * sn[i];
-          v[i1] = x1 * cs[i] + x0 * sn[i];
+        if (style == RopeStyle::kNeox) {
+          for (int i = 0; i < half; ++i) {
+            const float x0 = v[i], x1 = v[i + half];
+            v[i] = x0 * cs[i] - x1 * sn[i];
+            v[i + half] = x1 * cs[i] + x0 * sn[i];
+          }
+        } else {
+          for (int i = 0; i < half; ++i) {
+            const float x0 = v[2 * i], x1 = v[2 * i + 1];
+            v[2 * i] = x0 * cs[i] - x1 * sn[i];
+            v[2 * i + 1] = x1 * cs[i] + x0 * sn[i];
+          }
         }
       }
     }
-  });
+  };
+  if (x.rows < 4) rows(0, x.rows);
+  else pool_.parallel_for(x.rows, 1, rows);
 }
 
 void CpuBackend::kv_store(const Tensor& k, const Tensor& v, const Tensor& kc, const Tensor& vc,
                           int64_t pos0) {
+  OpTimer timed(prof_.get(), 6);
   ++op_gen_;
   BITNET_CHECK(k.cols == kc.cols && v.cols == vc.cols && pos0 + k.rows <= kc.rows);
   for (int pass = 0; pass < 2; ++pass) {
@@ -398,6 +495,7 @@ void CpuBackend::kv_store(const Tensor& k, const Tensor& v, const Tensor& kc, co
 
 void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, int64_t pos0,
                            const AttentionParams& p, const Tensor& out) {
+  OpTimer timed(prof_.get(), 7);
   ++op_gen_;
   BITNET_CHECK(q.cols == static_cast<int64_t>(p.n_head) * p.head_dim && out.cols == q.cols);
   BITNET_CHECK(p.n_head % p.n_head_kv == 0 && kc.cols == static_cast<int64_t>(p.n_head_kv) * p.head_dim);
@@ -429,37 +527,25 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
 }
 
 void CpuBackend::glu(const Tensor& gate, const Tensor& up, GluAct act, const Tensor& out) {
+  OpTimer timed(prof_.get(), 8);
   ++op_gen_;
   BITNET_CHECK(gate.cols == up.cols && out.cols == gate.cols && gate.rows == up.rows);
   auto rows = [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const float* g = gate.host<float>() + i * gate.stride;
-      const float* u = up.host<float>() + i * up.stride;
-      float* o = out.host<float>() + i * out.stride;
-      if (act == GluAct::kRelu2) {
-        for (int64_t j = 0; j < gate.cols; ++j) {
-          const float r = g[j] > 0 ? g[j] : 0.0f;
-          o[j] = r * r * u[j];
-        }
-      } else {
-        for (int64_t j = 0; j < gate.cols; ++j) o[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
-      }
-    }
+    for (int64_t i = b; i < e; ++i)
+      glu_row(gate.host<float>() + i * gate.stride, up.host<float>() + i * up.stride,
+              out.host<float>() + i * out.stride, gate.cols, act);
   };
   if (gate.rows < 4) rows(0, gate.rows);
   else pool_.parallel_for(gate.rows, 1, rows);
 }
 
 void CpuBackend::add(const Tensor& a, const Tensor& b, const Tensor& out) {
+  OpTimer timed(prof_.get(), 9);
   ++op_gen_;
   BITNET_CHECK(a.cols == b.cols && out.cols == a.cols && a.rows == b.rows);
   auto rows = [&](int64_t r0, int64_t r1) {
-    for (int64_t i = r0; i < r1; ++i) {
-      const float* x = a.host<float>() + i * a.stride;
-      const float* y = b.host<float>() + i * b.stride;
-      float* o = out.host<float>() + i * out.stride;
-      for (int64_t j = 0; j < a.cols; ++j) o[j] = x[j] + y[j];
-    }
+    for (int64_t i = r0; i < r1; ++i)
+      add_row(a.host<float>() + i * a.stride, b.host<float>() + i * b.stride, out.host<float>() + i * out.stride, a.cols);
   };
   if (a.rows < 8) rows(0, a.rows);
   else pool_.parallel_for(a.rows, 1, rows);

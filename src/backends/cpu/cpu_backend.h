@@ -3,6 +3,7 @@
 // layout (TL3 for TQ formats): those are repacked per tensor at load and the source pages released.
 #pragma once
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -17,6 +18,7 @@ class CpuBackend final : public Backend {
  public:
   // kernels: the table to use (defaults to select_kernels()).
   explicit CpuBackend(int n_threads, const cpu::KernelTable* kernels = nullptr);
+  ~CpuBackend() override;
 
   std::string name() const override { return "cpu"; }
   std::string variant() const override { return kernels_->isa; }
@@ -46,15 +48,36 @@ class CpuBackend final : public Backend {
   void add(const Tensor& a, const Tensor& b, const Tensor& out) override;
 
  private:
+  // Optional per-op wall-time accounting (BITNET_CPU_PROFILE=1).
+  struct OpProfile {
+    static constexpr int kOps = 10;
+    double seconds[kOps] = {};
+    uint64_t calls[kOps] = {};
+  };
+  struct OpTimer {
+    OpProfile* p;
+    int op;
+    std::chrono::steady_clock::time_point t0;
+    OpTimer(OpProfile* prof, int o) : p(prof), op(o) {
+      if (p) t0 = std::chrono::steady_clock::now();
+    }
+    ~OpTimer() {
+      if (!p) return;
+      p->seconds[op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      ++p->calls[op];
+    }
+  };
+  std::unique_ptr<OpProfile> prof_;
+
   struct FreeDeleter {
     void operator()(uint8_t* p) const { std::free(p); }
   };
   // Per-thread kernel scratch (lookup tables, decoded tiles), grown before an op is dispatched.
   void ensure_scratch(size_t bytes);
   uint8_t* scratch(int tid) { return scratch_bytes_ ? scratch_[static_cast<size_t>(tid)].get() : nullptr; }
-  // Rows per work item for m rows of row_bytes each (a multiple of `tile`).
+  // The smallest work item for m rows of row_bytes each (a multiple of `tile`).
   int64_t row_grain(int64_t m, int64_t tile, size_t row_bytes) const;
-  // Runs fn(r0, r1, tid) over [0, m) in work items of row_grain rows.
+  // Runs fn(r0, r1, tid) over [0, m) in work items of at least row_grain rows (guided schedule).
   template <typename F>
   void for_rows(int64_t m, int64_t tile, size_t row_bytes, F&& fn);
 
@@ -77,6 +100,11 @@ class CpuBackend final : public Backend {
   PrepKey prep_key_{};
   bool prep_valid_ = false;
   uint64_t op_gen_ = 0;  // bumped by every op except matmul_ternary
+  // rope's cos/sin per (position, frequency), computed on first use.
+  float rope_theta_ = 0;
+  int rope_half_ = 0;
+  std::vector<float> rope_inv_freq_, rope_cos_, rope_sin_;
+  std::vector<uint8_t> rope_known_;
 };
 
 }  // namespace bitnet

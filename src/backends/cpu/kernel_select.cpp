@@ -2,6 +2,8 @@
 // one file that knows which per-ISA tables exist (x86/, arm/); each table is only offered when
 // cpu_features() reports every instruction set its translation unit was compiled for.
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 
 #include "backends/cpu/kernels.h"
 #include "core/cpu_features.h"
@@ -82,10 +84,31 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
+// BITNET_CPU_I2S=tl3: run I2_S models through the TL3 repack too (1.69 instead of 2 bits per
+// weight read per token, exact int32 sums, bit-identical outputs) at the price of slower prompt
+// processing (per-token lookups instead of reusing decoded tiles). Default: in place.
+static const KernelTable* with_i2s_tl3(const KernelTable& t) {
+  static std::vector<std::unique_ptr<KernelTable>> variants;  // built once per table, never freed
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lk(mu);
+  for (const auto& v : variants)
+    if (v->isa == t.isa) return v.get();
+  auto v = std::make_unique<KernelTable>(t);
+  if (v->tq1_0.pack) v->i2s = v->tq1_0;
+  variants.push_back(std::move(v));
+  return variants.back().get();
+}
+
+static bool i2s_tl3_requested() {
+  const char* e = std::getenv("BITNET_CPU_I2S");
+  return e && std::string(e) == "tl3";
+}
+
 std::vector<const KernelTable*> available_kernels() {
   std::vector<const KernelTable*> out{&ref_kernels()};
+  const bool tl3 = i2s_tl3_requested();
   for (const Candidate& c : kCandidates)
-    if (c.supported(cpu_features())) out.push_back(&c.table());
+    if (c.supported(cpu_features())) out.push_back(tl3 ? with_i2s_tl3(c.table()) : &c.table());
   return out;
 }
 

@@ -38,28 +38,39 @@ void attention_head_f32_avx2(const float* q, const void* k, const void* v, int64
   const int nv = d / 8;
   __m256 qv[32];
   for (int c = 0; c < nv; ++c) qv[c] = _mm256_loadu_ps(q + 8 * c);
+  // Scores: 4 cache rows at a time (4 independent FMA chains hide the FMA latency).
   float mx = -INFINITY;
-  for (int64_t j = 0; j < n; ++j) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-    int c = 0;
-    for (; c + 2 <= nv; c += 2) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int c = 0; c < nv; ++c) {
       a0 = _mm256_fmadd_ps(qv[c], load_kv(k, f16, j * stride + 8 * c), a0);
-      a1 = _mm256_fmadd_ps(qv[c + 1], load_kv(k, f16, j * stride + 8 * c + 8), a1);
+      a1 = _mm256_fmadd_ps(qv[c], load_kv(k, f16, (j + 1) * stride + 8 * c), a1);
+      a2 = _mm256_fmadd_ps(qv[c], load_kv(k, f16, (j + 2) * stride + 8 * c), a2);
+      a3 = _mm256_fmadd_ps(qv[c], load_kv(k, f16, (j + 3) * stride + 8 * c), a3);
     }
-    if (c < nv) a0 = _mm256_fmadd_ps(qv[c], load_kv(k, f16, j * stride + 8 * c), a0);
-    const float s = hsum_ps_avx2(_mm256_add_ps(a0, a1)) * scale;
+    const __m256 h01 = _mm256_hadd_ps(a0, a1), h23 = _mm256_hadd_ps(a2, a3);
+    const __m256 h = _mm256_hadd_ps(h01, h23);  // lanes: (a0 a1 a2 a3) partial | same upper half
+    const __m128 s4 = _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)), _mm_set1_ps(scale));
+    _mm_storeu_ps(scores + j, s4);
+    for (int u = 0; u < 4; ++u) mx = scores[j + u] > mx ? scores[j + u] : mx;
+  }
+  for (; j < n; ++j) {
+    __m256 a0 = _mm256_setzero_ps();
+    for (int c = 0; c < nv; ++c) a0 = _mm256_fmadd_ps(qv[c], load_kv(k, f16, j * stride + 8 * c), a0);
+    const float s = hsum_ps_avx2(a0) * scale;
     scores[j] = s;
     mx = s > mx ? s : mx;
   }
   float sum = 0;
-  for (int64_t j = 0; j < n; ++j) {
+  for (j = 0; j < n; ++j) {
     scores[j] = std::exp(scores[j] - mx);
     sum += scores[j];
   }
   const float inv = 1.0f / sum;
   __m256 acc[32];
   for (int c = 0; c < nv; ++c) acc[c] = _mm256_setzero_ps();
-  for (int64_t j = 0; j < n; ++j) {
+  for (j = 0; j < n; ++j) {
     const __m256 p = _mm256_set1_ps(scores[j] * inv);
     for (int c = 0; c < nv; ++c) acc[c] = _mm256_fmadd_ps(p, load_kv(v, f16, j * stride + 8 * c), acc[c]);
   }

@@ -14,7 +14,7 @@ const KernelTable& avx2_kernels() {
   static const KernelTable t = [] {
     KernelTable k;
     k.isa = "avx2";
-    k.i2s = {"gemm_i2s_i8_avx2", gemm_i2s_i8_avx2, nullptr, nullptr, gemm_i2s_i8_avx2_scratch, 4};
+    k.i2s = {"gemm_i2s_i8_avx2", gemm_i2s_i8_avx2, nullptr, nullptr, gemm_i2s_i8_avx2_scratch, 8};
     k.tq2_0 = {"gemm_tl3_i8_avx2", gemm_tl3_i8_avx2, tl3::pack_size, tl3::pack, gemm_tl3_i8_avx2_scratch,
                tl3::kRows, tl3::prep_size, tl3::prep_units, gemm_tl3_i8_avx2_prep};
     k.tq1_0 = k.tq2_0;
