@@ -164,8 +164,6 @@ int run(const Opts& o) {
   if (!sess_r) return fail(sess_r.status().to_string());
   Session& s = **sess_r;
   const int64_t n_vocab = mi.n_vocab;
-  std::mt19937 rng(1234);
-  std::uniform_int_distribution<int32_t> tokd(0, static_cast<int32_t>(n_vocab - 1));
 
   auto argmax = [&](std::span<const float> lg) {
     return static_cast<int32_t>(std::max_element(lg.begin(), lg.end()) - lg.begin());
@@ -208,7 +206,6 @@ int run(const Opts& o) {
     if (hash) *hash = h;
     return n / sec;
   };
-  (void)tokd;
   if (!o.no_warmup) {
     if (run_pp(std::min(32, static_cast<int>(eng->options().n_ctx)), nullptr) < 0) return 1;
     if (run_tg(4, nullptr) < 0) return 1;

@@ -16,7 +16,7 @@ struct ModelOptions {
   std::string model;
   DeviceOptions dev;
   int64_t ctx = 0;
-  int64_t batch = 64;
+  int64_t batch = 256;
   std::string head;
   std::string kv_type = "f16";
 };

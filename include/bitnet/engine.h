@@ -26,8 +26,8 @@ struct EngineOptions {
   int n_threads = 0;            // CPU threads; 0 = all available cores
   int64_t n_ctx = 0;            // KV-cache length in tokens; 0 = the model's training context
   bool kv_f16 = true;           // KV cache in f16 (halves its size) or f32
-  int64_t n_batch = 64;         // max tokens per forward call during prompt processing
-  std::string head_type;        // "" keep the file's head; "q8_0" or "f16" convert at load
+  int64_t n_batch = 256;        // max tokens per forward call during prompt processing
+  std::string head_type;        // "" keep the file's head; "f16", "q8_0", "q6_k" or "q4_k" convert at load
 };
 
 struct ModelInfo {
