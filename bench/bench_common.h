@@ -21,6 +21,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "core/fp16.h"
+#include "core/membw.h"
 #include "core/thread_pool.h"
 #include "formats/ternary_codecs.h"
 
@@ -29,73 +30,11 @@ namespace bitnet::bench {
 // 2B4T numbers (spec §8).
 constexpr int64_t kD = 2560, kKv = 640, kFf = 6912, kVocab = 128256, kLayers = 30;
 
-struct Aligned {
-  struct Free {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint8_t, Free> p;
-  size_t n = 0;
-  explicit Aligned(size_t bytes) : p(static_cast<uint8_t*>(std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096))), n(bytes) {
-    std::memset(p.get(), 1, (bytes + 4095) / 4096 * 4096);
-  }
-  uint8_t* get() const { return p.get(); }
-};
-
-// Sums a byte range (returns a value that depends on every byte so the reads cannot be optimized
-// away). The probe must not be compute-bound: on x86 it uses 4 independent 32-byte AVX2 loads per
-// iteration when the CPU has AVX2 (this file is built without ISA flags, hence the target attribute).
-inline uint64_t stream_read_portable(const uint8_t* p, size_t n) {
-  const uint64_t* q = reinterpret_cast<const uint64_t*>(p);
-  uint64_t a[8] = {};
-  const size_t words = n / 8;
-  for (size_t i = 0; i + 8 <= words; i += 8)
-    for (int j = 0; j < 8; ++j) a[j] += q[i + j];
-  uint64_t s = 0;
-  for (uint64_t v : a) s += v;
-  return s;
-}
-#if defined(__x86_64__)
-__attribute__((target("avx2"))) inline uint64_t stream_read_avx2(const uint8_t* p, size_t n) {
-  typedef long long v4di __attribute__((vector_size(32)));
-  const v4di* q = reinterpret_cast<const v4di*>(p);
-  v4di a0 = {}, a1 = {}, a2 = {}, a3 = {};
-  for (size_t i = 0; i + 4 <= n / 32; i += 4) {
-    a0 += q[i];
-    a1 += q[i + 1];
-    a2 += q[i + 2];
-    a3 += q[i + 3];
-  }
-  const v4di s = a0 + a1 + a2 + a3;
-  return static_cast<uint64_t>(s[0] + s[1] + s[2] + s[3]);
-}
-#endif
-inline uint64_t stream_read(const uint8_t* p, size_t n) {
-#if defined(__x86_64__)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return stream_read_avx2(p, n);
-#endif
-  return stream_read_portable(p, n);
-}
-
-// Streaming-read bandwidth (GB/s) of `pool`'s threads over a buffer far larger than the LLC: the
-// best of `reps` passes.
-inline double measure_read_bw(ThreadPool& pool, size_t bytes = size_t{512} << 20, int reps = 3) {
-  static Aligned buf(size_t{1} << 30);
-  bytes = std::min(bytes, buf.n);
-  double best = 0;
-  std::vector<uint64_t> sink(static_cast<size_t>(pool.size()));
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    pool.run([&](int tid, int nth) {
-      int64_t b, e;
-      ThreadPool::split(static_cast<int64_t>(bytes), 4096, tid, nth, &b, &e);
-      sink[static_cast<size_t>(tid)] += stream_read(buf.get() + b, static_cast<size_t>(e - b));
-    });
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, static_cast<double>(bytes) / s / 1e9);
-  }
-  benchmark::DoNotOptimize(sink.data());
-  return best;
+// Streaming-read bandwidth (GB/s) of `pool`'s threads over a 512 MiB buffer (far larger than the
+// LLC): the best of `reps` passes (core/membw.h).
+inline double measure_read_bw(ThreadPool& pool, int reps = 3) {
+  static ReadBandwidthProbe probe;
+  return probe.measure(pool, reps);
 }
 
 // Random on-disk ternary bytes (valid codes only) for a K x M matrix.

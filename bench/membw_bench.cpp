@@ -8,19 +8,19 @@ namespace {
 
 void BM_MemRead(benchmark::State& st) {
   ThreadPool pool(static_cast<int>(st.range(0)));
-  static Aligned buf(size_t{1} << 30);  // 1 GiB >> 32 MiB LLC
+  static ReadBandwidthProbe probe(size_t{1} << 30);  // 1 GiB >> 32 MiB LLC
   std::vector<uint64_t> sink(static_cast<size_t>(pool.size()));
   for (auto _ : st) {
     pool.run([&](int tid, int nth) {
       int64_t b, e;
-      ThreadPool::split(static_cast<int64_t>(buf.n), 4096, tid, nth, &b, &e);
-      sink[static_cast<size_t>(tid)] += stream_read(buf.get() + b, static_cast<size_t>(e - b));
+      ThreadPool::split(static_cast<int64_t>(probe.size()), 4096, tid, nth, &b, &e);
+      sink[static_cast<size_t>(tid)] += stream_read(probe.data() + b, static_cast<size_t>(e - b));
     });
   }
   benchmark::DoNotOptimize(sink.data());
-  st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(buf.n));
-  st.counters["GBs"] = benchmark::Counter(static_cast<double>(st.iterations()) * static_cast<double>(buf.n) / 1e9,
-                                          benchmark::Counter::kIsRate);
+  const auto bytes = static_cast<double>(st.iterations()) * static_cast<double>(probe.size());
+  st.SetBytesProcessed(static_cast<int64_t>(bytes));
+  st.counters["GBs"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
 }
 
 BENCHMARK(BM_MemRead)->Arg(1)->Arg(2)->Arg(4)->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);

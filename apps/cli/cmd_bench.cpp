@@ -16,6 +16,7 @@
 
 #include "backends/backend.h"
 #include "command.h"
+#include "core/membw.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "model_options.h"
@@ -55,75 +56,16 @@ uint64_t fnv1a(uint64_t h, const void* p, size_t n) {
   return h;
 }
 
-// Streaming-read bandwidth of n threads over a 512 MiB buffer (best of `passes`): the speed of
-// light for generation, where every weight byte is read once per token. Measured again right
-// before every tg repetition, because on a shared machine it drifts by tens of percent.
-// Sum of n bytes (the value only keeps the loads alive). x86: 4 independent 32-byte AVX2 loads per
-// iteration when the CPU has them, so the probe itself is never the bottleneck.
-uint64_t sum_portable(const uint64_t* p, int64_t words) {
-  uint64_t a[8] = {};
-  for (int64_t i = 0; i + 8 <= words; i += 8)
-    for (int j = 0; j < 8; ++j) a[j] += p[i + j];
-  uint64_t s = 0;
-  for (uint64_t v : a) s += v;
-  return s;
-}
-#if defined(__x86_64__)
-__attribute__((target("avx2"))) uint64_t sum_avx2(const uint64_t* p, int64_t words) {
-  typedef long long v4di __attribute__((vector_size(32)));
-  const v4di* q = reinterpret_cast<const v4di*>(p);
-  v4di a0 = {}, a1 = {}, a2 = {}, a3 = {};
-  for (int64_t i = 0; i + 16 <= words; i += 16) {
-    a0 += q[i / 4];
-    a1 += q[i / 4 + 1];
-    a2 += q[i / 4 + 2];
-    a3 += q[i / 4 + 3];
-  }
-  const v4di s = a0 + a1 + a2 + a3;
-  return static_cast<uint64_t>(s[0] + s[1] + s[2] + s[3]);
-}
-#endif
-uint64_t sum_words(const uint64_t* p, int64_t words) {
-#if defined(__x86_64__)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return sum_avx2(p, words);
-#endif
-  return sum_portable(p, words);
-}
-
+// Streaming-read bandwidth of the bench's threads (core/membw.h), measured again right before every
+// tg repetition because on a shared machine it drifts by tens of percent.
 class BandwidthProbe {
  public:
-  explicit BandwidthProbe(int n_threads)
-      : pool_(n_threads), buf_(static_cast<uint64_t*>(std::aligned_alloc(64, kBytes))) {
-    pool_.run([&](int tid, int nth) {
-      int64_t b, e;
-      ThreadPool::split(static_cast<int64_t>(kBytes / 8), 512, tid, nth, &b, &e);
-      std::memset(buf_.get() + b, 1, static_cast<size_t>(e - b) * 8);
-    });
-    sink_.resize(static_cast<size_t>(n_threads));
-  }
-  double measure(int passes) {
-    double best = 0;
-    for (int r = 0; r < passes; ++r) {
-      Timer t;
-      pool_.run([&](int tid, int nth) {
-        int64_t b, e;
-        ThreadPool::split(static_cast<int64_t>(kBytes / 8), 512, tid, nth, &b, &e);
-        sink_[static_cast<size_t>(tid)] += sum_words(buf_.get() + b, e - b);
-      });
-      best = std::max(best, static_cast<double>(kBytes) / t.seconds() / 1e9);
-    }
-    return best;
-  }
+  explicit BandwidthProbe(int n_threads) : pool_(n_threads) {}
+  double measure(int passes) { return probe_.measure(pool_, passes); }
 
  private:
-  static constexpr size_t kBytes = size_t{512} << 20;
   ThreadPool pool_;
-  struct Free {
-    void operator()(uint64_t* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint64_t, Free> buf_;
-  std::vector<uint64_t> sink_;
+  ReadBandwidthProbe probe_;
 };
 
 struct Result {

@@ -22,6 +22,11 @@ namespace {
 constexpr int64_t kTileRows = 4;
 constexpr int64_t kTileTokens = 4;
 
+// Software prefetch distance of the GEMV weight stream, as in the AVX2 kernel: without it this GEMV
+// ran generation ~20% slower than the AVX2 table (which prefetches) on a 2-core Xeon (Sapphire
+// Rapids class) slice.
+constexpr int64_t kPrefetchBytes = 4096;
+
 inline int32_t reduce512(__m512i v) {
   return hsum_epi32_avx2(_mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)));
 }
@@ -48,6 +53,7 @@ void gemv_i2s_avx512(const TernaryView& w, const int8_t* q, float s_a, float* y,
     const uint8_t* wr = w.data + r * (k / 4);
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t p = 0; p < npair; ++p) {
+      _mm_prefetch(reinterpret_cast<const char*>(wr + 64 * p + kPrefetchBytes), _MM_HINT_T0);
       const __m512i x = _mm512_loadu_si512(wr + 64 * p);
       const int8_t* qq = qp + 256 * p;
       a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(_mm512_srli_epi16(x, 6), m3), _mm512_load_si512(qq));

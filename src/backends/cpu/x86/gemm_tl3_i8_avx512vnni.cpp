@@ -23,6 +23,7 @@ using namespace tl3;
 
 constexpr int64_t kMaxTokens = 4;
 constexpr int64_t kFlushChunks = 10;  // 40 step pairs x |385| per int16 lane < 2^15
+constexpr int64_t kPrefetchBytes = 4096;  // GEMV weight-stream prefetch distance (as in the AVX2 kernel)
 
 // Tables of one (token, block) in the pair layout; same arithmetic as build_block_avx2.
 void build_block_avx512(const Header& h, const int8_t* q, int64_t b, uint8_t* table) {
@@ -102,6 +103,11 @@ void tl3_tiles_avx512(const TernaryView& w, const uint8_t* tables, const float* 
     };
     for (int64_t c = 0; c < h.chunks; ++c) {
       const uint8_t* ch = tp + c * kChunkBytes;
+      if (NB == 1) {  // GEMV: the weight stream is the bound (see the AVX2 kernel's prefetch note)
+        _mm_prefetch(reinterpret_cast<const char*>(ch + kPrefetchBytes), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(ch + kPrefetchBytes + 64), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(ch + kPrefetchBytes + 128), _MM_HINT_T0);
+      }
       const __m512i sv = _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(ch + 128)));
       for (int p = 0; p < 4; ++p) {
         const __m512i x = _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(ch + 32 * p)));

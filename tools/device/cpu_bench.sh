@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# CPU-backend benchmarks on the device machine's host CPU: a modern server x86 with AVX-512 (VNNI),
+# which the 2-core development VM (Zen 3, AVX2 only) cannot time. Pinned to 2 cores (taskset) to
+# mimic the 2-core machine the CPU targets are stated for; every model runs with the avx2 and the
+# avx512 kernel table (BITNET_CPU_ISA), interleaved, so the ratio between them is same-run.
+#
+# Runs a `bitnet` binary built on the development machine (carried; it needs only libc, libstdc++
+# and libpcre2-8) and makes 2B4T-shaped random-weight models with `bitnet synth`.
+#   tools/device/cpu_bench.sh BITNET_BIN VOCAB_GGUF OUTDIR [CORES=0,1] [ROUNDS=2]
+# Writes OUTDIR/cpu.txt (lscpu) and OUTDIR/bench.txt (the `bitnet bench` table rows, one per
+# round, model and kernel table), and prints them.
+set -euo pipefail
+BIN=$(realpath "$1"); VOCAB=$(realpath "$2"); OUT=$3; CORES=${4:-0,1}; ROUNDS=${5:-2}
+mkdir -p "$OUT"
+lscpu > "$OUT/cpu.txt"
+grep -E "Model name|^CPU\(s\)|Thread|Flags" "$OUT/cpu.txt" | sed 's/Flags:.*\(avx512[a-z_]*\).*/avx512: yes/' | head -5
+M=${BITNET_BENCH_MODELS:-/tmp/bitnet-bench-models}
+mkdir -p "$M"
+models=()
+for cfg in "i2_s f16" "i2_s q8_0" "tq2_0 q8_0" "tq1_0 q8_0"; do
+  set -- $cfg
+  f="$M/2b4t-$1-$2.gguf"
+  [ -f "$f" ] || "$BIN" synth -o "$f" --preset 2b4t --weights "$1" --head "$2" --vocab "$VOCAB" >/dev/null
+  models+=("$f")
+done
+: > "$OUT/bench.txt"
+for round in $(seq 1 "$ROUNDS"); do
+  for f in "${models[@]}"; do
+    for isa in avx2 avx512; do
+      BITNET_CPU_ISA=$isa taskset -c "$CORES" "$BIN" bench -m "$f" -p 128 -n 64 -r 3 -t 2 2>&1 |
+        grep -E "^\| (i2_s|tq)|bandwidth|streaming" | sed "s/^/round $round: /" | tee -a "$OUT/bench.txt"
+    done
+  done
+done
