@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make test-arm`: cross-compiles the op suite for AArch64 and runs it under qemu-user, covering the
-# NEON, dot-product and I8MM kernel tables (the suite checks every table the emulated CPU offers
-# against the scalar reference) plus run-time selection on CPUs with fewer features.
+# `make test-arm`: cross-compiles the op suite and the end-to-end tests for AArch64 and runs them under
+# qemu-user: the op suite checks every kernel table the emulated CPU offers (NEON, dot-product, I8MM)
+# against the scalar reference, plus run-time selection on CPUs with fewer features; the end-to-end
+# part runs the synthetic-model tests and the Hugging Face transformers parity tests (logits and
+# greedy decoding of tiny BitNet checkpoints, tests/data/hf) on each ARM table.
 # Needs: g++-aarch64-linux-gnu, qemu-user, and arm64 multiarch packages:
 #   dpkg --add-architecture arm64 && apt-get update && apt-get install libpcre2-dev:arm64 libgtest-dev:arm64
 set -euo pipefail
@@ -20,7 +22,7 @@ if [ ! -f /usr/lib/aarch64-linux-gnu/libgtest.a ] || [ ! -f /usr/lib/aarch64-lin
 fi
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-aarch64.cmake" -DBITNET_BUILD_BENCH=OFF >/dev/null
-ninja -C "$build" -j"${JOBS:-2}" ops_tests
+ninja -C "$build" -j"${JOBS:-2}" ops_tests e2e_tests
 bin="$build/tests/ops_tests"
 file "$bin" | grep -q aarch64 || { echo "test-arm: $bin is not an AArch64 binary" >&2; exit 1; }
 
@@ -37,3 +39,10 @@ echo "== qemu -cpu cortex-a76 (dotprod, no I8MM): selection =="
 "${qemu[@]}" -cpu cortex-a76 "$bin" --gtest_filter='OpsKernelSelect.*' --gtest_brief=1 | grep -E "selected|variant|PASSED|FAILED"
 echo "== qemu -cpu cortex-a53 (baseline NEON): selection =="
 "${qemu[@]}" -cpu cortex-a53 "$bin" --gtest_filter='OpsKernelSelect.*' --gtest_brief=1 | grep -E "selected|variant|PASSED|FAILED"
+
+e2e="$build/tests/e2e_tests"
+for isa in neoni8mm neondot neon; do
+  echo "== qemu -cpu max, BITNET_CPU_ISA=$isa: synthetic-model and transformers-parity tests =="
+  BITNET_CPU_ISA=$isa "${qemu[@]}" -cpu max "$e2e" --gtest_filter='Model.*:*HfParity*' --gtest_brief=1 |
+    grep -E "PASSED|FAILED|tests ran"
+done
