@@ -124,6 +124,8 @@ inline const char* type_label(GgmlType t) {
     case GgmlType::F16: return "f16";
     case GgmlType::Q8_0: return "q8_0";
     case GgmlType::BF16: return "bf16";
+    case GgmlType::Q6_K: return "q6_k";
+    case GgmlType::Q4_K: return "q4_k";
     default: return "f32";
   }
 }

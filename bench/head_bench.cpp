@@ -1,5 +1,5 @@
-// Output-head GEMV (K = 2560, M = 128256, one token) through CpuBackend::matmul_float for F16 and
-// Q8_0 heads and every kernel table on this CPU: the head is ~40-55% of the bytes per decoded token.
+// Output-head GEMV (K = 2560, M = 128256, one token) through CpuBackend::matmul_float for F16, Q8_0,
+// Q6_K and Q4_K heads and every kernel table on this CPU: the head is ~40-55% of the bytes per decoded token.
 // Counters: GBs (head bytes / s), bw_GBs (streaming read of the same threads just before),
 // bw_share, ms (per head pass). Threads: 2 (BITNET_BENCH_THREADS).
 #include "bench_common.h"
@@ -20,13 +20,15 @@ void run_head(benchmark::State& st, Case c) {
     std::mt19937 rng(5);
     std::normal_distribution<float> nd(0.0f, 0.05f);
     std::vector<float> row(static_cast<size_t>(k));
-    const size_t row_bytes = c.type == GgmlType::F16 ? k * 2 : (c.type == GgmlType::Q8_0 ? k / 32 * 34 : k * 4);
+    const size_t row_bytes = static_cast<size_t>(*ggml_row_bytes(c.type, k));
     bytes.resize(row_bytes * static_cast<size_t>(m));
     for (int64_t r = 0; r < m; ++r) {
       for (auto& v : row) v = nd(rng);
       uint8_t* dst = bytes.data() + r * row_bytes;
       if (c.type == GgmlType::F16) f32_to_f16_row(row.data(), k, reinterpret_cast<uint16_t*>(dst));
       else if (c.type == GgmlType::Q8_0) quantize_q8_0(row.data(), k, dst);
+      else if (c.type == GgmlType::Q6_K) quantize_q6_k(row.data(), k, dst);
+      else if (c.type == GgmlType::Q4_K) quantize_q4_k(row.data(), k, dst);
       else std::memcpy(dst, row.data(), row_bytes);
     }
   }
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
   using namespace bitnet::bench;
   benchmark::Initialize(&argc, argv);
   for (const cpu::KernelTable* t : cpu::available_kernels())
-    for (GgmlType type : {GgmlType::F16, GgmlType::Q8_0}) {
+    for (GgmlType type : {GgmlType::F16, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q4_K}) {
       const std::string name = std::string("head/") + t->isa + "/" + type_label(type);
       auto* b = benchmark::RegisterBenchmark(name.c_str(), run_head, Case{t, type});
       b->UseRealTime()->Unit(benchmark::kMillisecond);

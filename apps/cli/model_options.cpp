@@ -12,7 +12,7 @@ void add_model_options(CLI::App& app, ModelOptions& o, int64_t default_ctx) {
   add_device_options(app, o.dev);
   app.add_option("-c,--ctx-size", o.ctx, "Context size in tokens (0 = the model's)");
   app.add_option("-b,--batch-size", o.batch, "Prompt tokens per forward pass");
-  app.add_option("--head", o.head, "Convert the output head at load: q8_0 (fewer bytes per token) | f16");
+  app.add_option("--head", o.head, "Convert the output head at load: f16 | q8_0 | q6_k | q4_k (fewer bytes per token, some accuracy)");
   app.add_option("--kv-type", o.kv_type, "KV cache type: f16 | f32");
 }
 

@@ -1,5 +1,6 @@
 #include "formats/ggml_types.h"
 
+#include <cctype>
 #include <limits>
 
 namespace bitnet {
@@ -9,6 +10,8 @@ std::optional<GgmlType> ggml_type_from_id(uint32_t id) {
     case 0: return GgmlType::F32;
     case 1: return GgmlType::F16;
     case 8: return GgmlType::Q8_0;
+    case 12: return GgmlType::Q4_K;
+    case 14: return GgmlType::Q6_K;
     case 30: return GgmlType::BF16;
     case 34: return GgmlType::TQ1_0;
     case 35: return GgmlType::TQ2_0;
@@ -24,6 +27,8 @@ std::optional<std::string> ggml_type_name(uint32_t id) {
     case GgmlType::F32: return "f32";
     case GgmlType::F16: return "f16";
     case GgmlType::Q8_0: return "q8_0";
+    case GgmlType::Q4_K: return "q4_k";
+    case GgmlType::Q6_K: return "q6_k";
     case GgmlType::BF16: return "bf16";
     case GgmlType::TQ1_0: return "tq1_0";
     case GgmlType::TQ2_0: return "tq2_0";
@@ -33,8 +38,11 @@ std::optional<std::string> ggml_type_name(uint32_t id) {
 }
 
 std::optional<GgmlType> ggml_type_from_name(const std::string& name) {
-  for (uint32_t id : {0u, 1u, 8u, 30u, 34u, 35u, 36u}) {
-    if (ggml_type_name(id) == name) return ggml_type_from_id(id);
+  // ggml spells the K-quants "q4_K" / "q6_K": names match case-insensitively.
+  std::string lower = name;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (uint32_t id : {0u, 1u, 8u, 12u, 14u, 30u, 34u, 35u, 36u}) {
+    if (ggml_type_name(id) == lower) return ggml_type_from_id(id);
   }
   return std::nullopt;
 }
@@ -45,6 +53,8 @@ int64_t ggml_block_elems(GgmlType t) {
     case GgmlType::F16:
     case GgmlType::BF16: return 1;
     case GgmlType::Q8_0: return 32;
+    case GgmlType::Q4_K:
+    case GgmlType::Q6_K:
     case GgmlType::TQ1_0:
     case GgmlType::TQ2_0: return 256;
     case GgmlType::I2_S: return 128;
@@ -58,6 +68,8 @@ int64_t ggml_block_bytes(GgmlType t) {
     case GgmlType::F16:
     case GgmlType::BF16: return 2;
     case GgmlType::Q8_0: return 34;   // f16 d + 32 x int8
+    case GgmlType::Q4_K: return 144;  // f16 d, f16 dmin, scales[12], qs[128]
+    case GgmlType::Q6_K: return 210;  // ql[128], qh[64], scales[16], f16 d
     case GgmlType::TQ1_0: return 54;  // qs[48] qh[4] f16 d
     case GgmlType::TQ2_0: return 66;  // qs[64] f16 d
     case GgmlType::I2_S: return 32;   // 128 x 2 bits

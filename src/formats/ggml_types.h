@@ -14,6 +14,8 @@ enum class GgmlType : uint32_t {
   F32 = 0,
   F16 = 1,
   Q8_0 = 8,
+  Q4_K = 12,  // 256-element super-blocks: f16 d, f16 dmin, 6-bit scales/mins[12], 4-bit qs[128]
+  Q6_K = 14,  // 256-element super-blocks: ql[128], qh[64], int8 scales[16], f16 d
   BF16 = 30,
   TQ1_0 = 34,
   TQ2_0 = 35,

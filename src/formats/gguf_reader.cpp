@@ -200,7 +200,7 @@ Status GgufFile::parse() {
     auto type = ggml_type_from_id(type_id);
     if (!type)
       return unsupported(strfmt("'%s': tensor '%s' has ggml type %u, which bitnet-cxx does not support "
-                                "(supported: f32, f16, bf16, q8_0, tq1_0, tq2_0, i2_s)", label_.c_str(), nm.c_str(), type_id));
+                                "(supported: f32, f16, bf16, q8_0, q4_k, q6_k, tq1_0, tq2_0, i2_s)", label_.c_str(), nm.c_str(), type_id));
     ti.type = *type;
     auto nb = ggml_tensor_nbytes(ti.type, ti.ne);
     if (!nb) return bad(label_, "tensor '" + nm + "' has a shape that is invalid for its type or overflows");

@@ -159,11 +159,14 @@ void f32_to_bf16_row(const float* x, int64_t n, uint16_t* y) { for (int64_t i = 
 void bf16_to_f32_row(const uint16_t* x, int64_t n, float* y) { for (int64_t i = 0; i < n; ++i) y[i] = bf16_to_f32(x[i]); }
 
 bool float_row_to_f32(GgmlType type, const uint8_t* row, int64_t n, float* y) {
+  if (n < 0 || n % ggml_block_elems(type) != 0) return false;
   switch (type) {
     case GgmlType::F32: std::memcpy(y, row, static_cast<size_t>(n) * 4); return true;
     case GgmlType::F16: f16_to_f32_row(reinterpret_cast<const uint16_t*>(row), n, y); return true;
     case GgmlType::BF16: bf16_to_f32_row(reinterpret_cast<const uint16_t*>(row), n, y); return true;
     case GgmlType::Q8_0: dequantize_q8_0(row, n, y); return true;
+    case GgmlType::Q4_K: dequantize_q4_k(row, n, y); return true;
+    case GgmlType::Q6_K: dequantize_q6_k(row, n, y); return true;
     default: return false;
   }
 }

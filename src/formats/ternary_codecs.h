@@ -41,8 +41,19 @@ void f32_to_f16_row(const float* x, int64_t n, uint16_t* y);
 void f16_to_f32_row(const uint16_t* x, int64_t n, float* y);
 void f32_to_bf16_row(const float* x, int64_t n, uint16_t* y);
 void bf16_to_f32_row(const uint16_t* x, int64_t n, float* y);
-// One row of n elements of a float-format tensor (F32, F16, BF16, Q8_0) to f32. Returns false
-// for other types.
+// ggml K-quants (kquant_codecs.cpp), n % 256 == 0 (checked; callers validate shapes first):
+//   Q4_K: 144 bytes / 256 (4.5 bits per weight), x = d*sc_g*q - dmin*m_g, 8 groups of 32.
+//   Q6_K: 210 bytes / 256 (6.5625 bits per weight), x = d*sc_g*(q - 32), 16 groups of 16.
+// The quantizers search each group's scale (least-squares refit over candidate scales), see there.
+void quantize_q4_k(const float* x, int64_t n, uint8_t* out);
+void dequantize_q4_k(const uint8_t* in, int64_t n, float* y);
+void quantize_q6_k(const float* x, int64_t n, uint8_t* out);
+void dequantize_q6_k(const uint8_t* in, int64_t n, float* y);
+// The 8 six-bit group scales and mins of a Q4_K block from its 12 packed bytes (ggml's
+// get_scale_min_k4 order).
+void unpack_q4_k_scales(const uint8_t* s12, uint8_t sc[8], uint8_t m[8]);
+// One row of n elements of a float-format tensor (F32, F16, BF16, Q8_0, Q4_K, Q6_K) to f32.
+// Returns false for other types and for rows that are not whole blocks (n % 32 / n % 256).
 bool float_row_to_f32(GgmlType type, const uint8_t* row, int64_t n, float* y);
 
 // ---- BitNet weight ternarization (spec §2.1) ---------------------------------------------------

@@ -14,8 +14,8 @@
 namespace bitnet {
 
 struct ModelLoadOptions {
-  // Convert the output head to this type at load ("" = keep the file's). Only "q8_0" and "f16"
-  // conversions exist: a Q8_0 head reads ~47% fewer bytes per token than F16.
+  // Convert the output head to this type at load ("" = keep the file's): "f16", "q8_0", "q6_k" or
+  // "q4_k". Bytes per token vs F16: Q8_0 53%, Q6_K 41%, Q4_K 28% (accuracy: docs/PERFORMANCE.md).
   std::string head_type;
 };
 

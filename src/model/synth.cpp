@@ -106,10 +106,19 @@ void write_byte_vocab(GgufWriter& w, int64_t n_vocab) {
 Status synth_model(const SynthOptions& opt, const std::string& out_path) {
   BITNET_ASSIGN_OR_RETURN(SynthShape s, synth_shape(opt.preset));
   if (!ggml_type_is_ternary(opt.weights)) return invalid_argument("--weights must be i2_s, tq2_0 or tq1_0");
-  if (opt.embd != GgmlType::F16 && opt.embd != GgmlType::Q8_0) return invalid_argument("--head must be f16 or q8_0");
+  if (opt.embd != GgmlType::F16 && opt.embd != GgmlType::Q8_0 && opt.embd != GgmlType::Q6_K &&
+      opt.embd != GgmlType::Q4_K)
+    return invalid_argument("--head must be f16, q8_0, q6_k or q4_k");
+  if (!ggml_row_bytes(opt.embd, s.d_model))
+    return invalid_argument("--head " + *ggml_type_name(static_cast<uint32_t>(opt.embd)) +
+                            " needs the embedding width to be a multiple of " +
+                            std::to_string(ggml_block_elems(opt.embd)));
+
+  if (opt.arch != "bitnet-b1.58" && opt.arch != "bitnet-25" && opt.arch != "bitnet")
+    return invalid_argument("--arch must be bitnet-b1.58, bitnet-25 or bitnet, not '" + opt.arch + "'");
 
   GgufWriter w;
-  const std::string a = "bitnet-b1.58";
+  const std::string& a = opt.arch;
   // Key order and types follow the official 2B4T file (spec §3.3).
   w.set_string("general.architecture", a);
   w.set_string("general.name", "bitnet-synth-" + opt.preset);
@@ -181,7 +190,9 @@ Status synth_model(const SynthOptions& opt, const std::string& out_path) {
       }
       uint8_t* dst = bytes.data() + r * row_bytes;
       if (opt.embd == GgmlType::F16) f32_to_f16_row(row.data(), s.d_model, reinterpret_cast<uint16_t*>(dst));
-      else quantize_q8_0(row.data(), s.d_model, dst);
+      else if (opt.embd == GgmlType::Q8_0) quantize_q8_0(row.data(), s.d_model, dst);
+      else if (opt.embd == GgmlType::Q6_K) quantize_q6_k(row.data(), s.d_model, dst);
+      else quantize_q4_k(row.data(), s.d_model, dst);
     }
     BITNET_RETURN_IF_ERROR(w.add_tensor("token_embd.weight", opt.embd, {s.d_model, s.n_vocab}, std::move(bytes)));
   }

@@ -100,9 +100,24 @@ TEST(Cli, PromptLongerThanContext) {
                         "does not fit the context");
 }
 
+// K-quant heads through the CLI: synth writes a Q4_K token_embd that `run` loads, and `run --head
+// q6_k` converts an F16 head at load (tests/e2e/kquant_head_test.cpp checks the logits).
+TEST(Cli, KQuantHeads) {
+  const std::string q4 = (test_tmp_dir() / "cli_synth_q4k.gguf").string();
+  CliResult s = run("synth -o " + q4 + " --head q4_k --vocab bytes");
+  ASSERT_EQ(s.code, 0) << s.err;
+  CliResult r = run("run -m " + q4 + " -p 'Hello' -n 8 --temp 0 -t 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("q4_k"), std::string::npos) << r.err;
+  CliResult r6 = run("run -m " + tiny_model() + " -p 'Hello' -n 8 --temp 0 -t 2 --head q6_k");
+  ASSERT_EQ(r6.code, 0) << r6.err;
+  EXPECT_NE(r6.err.find("q6_k"), std::string::npos) << r6.err;
+  expect_one_error_line(run("synth -o " + q4 + " --head q5_k"), "--head must be f16, q8_0, q6_k or q4_k");
+}
+
 TEST(Cli, BadOptionValues) {
   expect_one_error_line(run("run -m " + tiny_model() + " -p x --kv-type q4"), "--kv-type");
-  expect_one_error_line(run("run -m " + tiny_model() + " -p x --head q4_k"), "--head");
+  expect_one_error_line(run("run -m " + tiny_model() + " -p x --head q5_k"), "--head");
   expect_one_error_line(run("run -m " + tiny_model() + " -p x --device tpu"), "tpu");
   expect_one_error_line(run("run -m " + tiny_model() + " -p x --device cuda"), "available: [cpu");
   EXPECT_NE(run("synth -o " + (test_tmp_dir() / "x.gguf").string() + " --preset huge").code, 0);
@@ -135,6 +150,28 @@ TEST(Cli, InspectShowsOfficialKeys) {
   ASSERT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("general.architecture"), std::string::npos);
   EXPECT_NE(r.out.find("i2_s"), std::string::npos);
+}
+
+// `synth --arch bitnet` writes the SiLU-GLU architecture mainline llama.cpp loads (same tensors,
+// keys under the "bitnet." prefix); the engine runs it, and its output differs from the relu²
+// bitnet-b1.58 model with the same weights.
+TEST(Cli, SynthArch) {
+  const std::string b = (test_tmp_dir() / "cli_synth_bitnet.gguf").string();
+  const std::string b158 = (test_tmp_dir() / "cli_synth_b158.gguf").string();
+  CliResult s = run("synth -o " + b + " --arch bitnet --weights tq2_0 --vocab bytes");
+  ASSERT_EQ(s.code, 0) << s.err;
+  ASSERT_EQ(run("synth -o " + b158 + " --arch bitnet-b1.58 --weights tq2_0 --vocab bytes").code, 0);
+  auto f = GgufFile::open(b);
+  ASSERT_TRUE(f.is_ok()) << f.status().to_string();
+  EXPECT_EQ(*f->get_string("general.architecture"), "bitnet");
+  EXPECT_NE(f->find("bitnet.block_count"), nullptr);
+  EXPECT_EQ(f->find("bitnet-b1.58.block_count"), nullptr);
+  CliResult r = run("run -m " + b + " -p 'Hello' -n 8 --temp 0 -t 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  CliResult r158 = run("run -m " + b158 + " -p 'Hello' -n 8 --temp 0 -t 1");
+  ASSERT_EQ(r158.code, 0) << r158.err;
+  EXPECT_NE(r.out, r158.out);
+  EXPECT_NE(run("synth -o " + b + " --arch llama").code, 0);
 }
 
 }  // namespace

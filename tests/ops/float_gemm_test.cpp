@@ -10,39 +10,6 @@
 namespace bitnet::testing {
 namespace {
 
-struct FloatMatrix {
-  GgmlType type;
-  int64_t k, m;
-  std::vector<uint8_t> bytes;
-  cpu::FloatView view() const { return {type, bytes.data(), k, m, 1.0f}; }
-};
-
-FloatMatrix random_float(std::mt19937& rng, GgmlType type, int64_t k, int64_t m) {
-  FloatMatrix w{type, k, m, {}};
-  std::vector<float> f(static_cast<size_t>(k * m));
-  std::normal_distribution<float> nd(0.0f, 0.05f);
-  for (auto& v : f) v = nd(rng);
-  switch (type) {
-    case GgmlType::F32:
-      w.bytes.resize(f.size() * 4);
-      std::memcpy(w.bytes.data(), f.data(), w.bytes.size());
-      break;
-    case GgmlType::F16:
-      w.bytes.resize(f.size() * 2);
-      f32_to_f16_row(f.data(), k * m, reinterpret_cast<uint16_t*>(w.bytes.data()));
-      break;
-    case GgmlType::BF16:
-      w.bytes.resize(f.size() * 2);
-      f32_to_bf16_row(f.data(), k * m, reinterpret_cast<uint16_t*>(w.bytes.data()));
-      break;
-    default:
-      w.bytes.resize(static_cast<size_t>(k * m / 32 * 34));
-      quantize_q8_0(f.data(), k * m, w.bytes.data());
-      break;
-  }
-  return w;
-}
-
 TEST(OpsFloatGemm, EveryTableWithinTolerance) {
   std::mt19937 rng(11);
   int cases = 0;

@@ -1,5 +1,5 @@
 // Helpers for the op conformance suite: random ternary matrices in every on-disk format, random
-// activations, and a kernel-call wrapper that does what the CPU backend does (repack, shared
+// float-weight (head) matrices, random activations, and a kernel-call wrapper that does what the CPU backend does (repack, shared
 // preparation, per-thread scratch) for any kernel table.
 #pragma once
 
@@ -34,6 +34,48 @@ struct AlignedBytes {
   }
   uint8_t* get() const { return p.get(); }
 };
+
+// A random float-weight matrix (head / embedding formats: F32, F16, BF16, Q8_0, Q6_K, Q4_K),
+// N(0, 0.05) weights; `outlier` puts one large weight in row 1 (a large block / group scale).
+struct FloatMatrix {
+  GgmlType type;
+  int64_t k, m;
+  std::vector<uint8_t> bytes;
+  cpu::FloatView view() const { return {type, bytes.data(), k, m, 1.0f}; }
+};
+
+inline FloatMatrix random_float(std::mt19937& rng, GgmlType type, int64_t k, int64_t m, bool outlier = false) {
+  FloatMatrix w{type, k, m, {}};
+  std::vector<float> f(static_cast<size_t>(k * m));
+  std::normal_distribution<float> nd(0.0f, 0.05f);
+  for (auto& v : f) v = nd(rng);
+  if (outlier && m > 2) f[static_cast<size_t>(k + 5)] = 0.9f;
+  switch (type) {
+    case GgmlType::F32:
+      w.bytes.resize(f.size() * 4);
+      std::memcpy(w.bytes.data(), f.data(), w.bytes.size());
+      break;
+    case GgmlType::F16:
+      w.bytes.resize(f.size() * 2);
+      f32_to_f16_row(f.data(), k * m, reinterpret_cast<uint16_t*>(w.bytes.data()));
+      break;
+    case GgmlType::BF16:
+      w.bytes.resize(f.size() * 2);
+      f32_to_bf16_row(f.data(), k * m, reinterpret_cast<uint16_t*>(w.bytes.data()));
+      break;
+    case GgmlType::Q6_K:
+    case GgmlType::Q4_K:
+      w.bytes.resize(static_cast<size_t>(*ggml_row_bytes(type, k) * m));
+      if (type == GgmlType::Q6_K) quantize_q6_k(f.data(), k * m, w.bytes.data());
+      else quantize_q4_k(f.data(), k * m, w.bytes.data());
+      break;
+    default:
+      w.bytes.resize(static_cast<size_t>(k * m / 32 * 34));
+      quantize_q8_0(f.data(), k * m, w.bytes.data());
+      break;
+  }
+  return w;
+}
 
 enum class Scales { kUniform, kPerBlock, kUnitInteger };  // TQ block scales
 
@@ -175,6 +217,8 @@ inline std::string type_name(GgmlType t) {
     case GgmlType::F16: return "f16";
     case GgmlType::BF16: return "bf16";
     case GgmlType::Q8_0: return "q8_0";
+    case GgmlType::Q4_K: return "q4_k";
+    case GgmlType::Q6_K: return "q6_k";
   }
   return "?";
 }

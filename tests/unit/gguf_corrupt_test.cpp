@@ -70,11 +70,11 @@ TEST(GgufCorrupt, UnknownTensorTypeIsUnsupported) {
   // tensor info: header(24) + name(8+1) + n_dims(4) + ne(8) then the type id.
   const size_t type_at = 24 + 8 + 1 + 4 + 8;
   ASSERT_EQ(b[type_at], 0);
-  b[type_at] = 12;  // Q3_K: valid in ggml, not supported here
+  b[type_at] = 13;  // Q5_K: valid in ggml, not supported here
   auto r = GgufFile::from_bytes(b.data(), b.size());
   ASSERT_FALSE(r.is_ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(r.status().message().find("ggml type 12"), std::string::npos);
+  EXPECT_NE(r.status().message().find("ggml type 13"), std::string::npos);
 }
 
 TEST(ModelConfig, RejectsUnknownArchAndBadValues) {

@@ -263,9 +263,13 @@ Result<std::unique_ptr<Matrix>> CpuBackend::load_ternary(const MatrixSource& src
 
 Result<std::unique_ptr<Matrix>> CpuBackend::load_matrix(const MatrixSource& src) {
   switch (src.type) {
-    case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16: case GgmlType::Q8_0: break;
-    default: return unsupported("tensor '" + src.name + "' must be f32, f16, bf16 or q8_0");
+    case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16: case GgmlType::Q8_0: case GgmlType::Q4_K:
+    case GgmlType::Q6_K: break;
+    default: return unsupported("tensor '" + src.name + "' must be f32, f16, bf16, q8_0, q4_k or q6_k");
   }
+  if (!ggml_row_bytes(src.type, src.k))
+    return unsupported(strfmt("tensor '%s': rows of %lld are not whole %s blocks", src.name.c_str(),
+                              static_cast<long long>(src.k), ggml_type_name(static_cast<uint32_t>(src.type))->c_str()));
   if (src.k > (1 << 16)) return unsupported("tensor '" + src.name + "': rows longer than 65536");
   auto w = std::make_unique<CpuFloat>();
   w->k = src.k;

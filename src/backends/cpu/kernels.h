@@ -25,7 +25,7 @@ struct TernaryView {
   const uint8_t* packed = nullptr;
 };
 
-// A float matrix (embeddings / head) with m rows of k inputs: F32, F16, BF16 or Q8_0.
+// A float matrix (embeddings / head) with m rows of k inputs: F32, F16, BF16, Q8_0, Q4_K or Q6_K.
 struct FloatView {
   GgmlType type = GgmlType::F16;
   const uint8_t* data = nullptr;
@@ -60,7 +60,7 @@ using PrepUnitsFn = int64_t (*)(const TernaryView& w, int64_t n);
 using PrepFn = void (*)(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out);
 
 //   float: sum_j W[r,j] * x[i*k + j] in fp32. Q8_0 kernels may quantize x per 32-block to int8
-//   (like ggml's Q8_0 x Q8_0 dot): tolerance in tests/ops. `prep` is null or FloatKernels::prep's
+//   (like ggml's Q8_0 x Q8_0 dot); Q4_K / Q6_K kernels per 256-block (kquant.h): tolerance in tests/ops. `prep` is null or FloatKernels::prep's
 //   output for this x (shared by all threads); without it the kernel prepares x in `scratch`.
 using GemmFloatFn = void (*)(const FloatView& w, const float* x, int64_t n, float* y, int64_t ldy,
                              int64_t r0, int64_t r1, const uint8_t* prep, uint8_t* scratch);
@@ -104,7 +104,7 @@ struct FloatKernels {
 struct KernelTable {
   std::string isa = "ref";  // ref | avx2 | avx512 | neon | neondot | neoni8mm
   TernaryKernels i2s, tq2_0, tq1_0;
-  FloatKernels gemm_float;  // F32, F16, BF16, Q8_0 weights; f32 activations
+  FloatKernels gemm_float;  // F32, F16, BF16, Q8_0, Q4_K, Q6_K weights; f32 activations
   QuantizeActFn quantize_act = nullptr;
   RmsnormFn rmsnorm = nullptr;
   AttnHeadFn attention_head = nullptr;

@@ -1,5 +1,6 @@
 // Float-weight GEMV / GEMM (embeddings used as the output head) with AVX2 + F16C + FMA.
 //   F16 / BF16 / F32: weights widened to f32 in registers, fp32 FMA accumulation (4 chains).
+//   Q4_K / Q6_K: forwarded to gemm_kquant_f32_avx2.cpp (x quantized per 256-block, int32 sums).
 //   Q8_0: x is quantized per 32-block to int8 with one f32 scale (like ggml's Q8_0 x Q8_0 dot);
 //   each block is |w| (u8) x sign(x, w) (s8) with vpmaddubsw, widened with vpmaddwd, converted and
 //   scaled by d_w * d_x. Reading 34 bytes per 32 weights instead of 64 is what makes it fast.
@@ -8,7 +9,9 @@
 #include <cstring>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/kquant.h"
 #include "backends/cpu/x86/avx2_util.h"
+#include "backends/cpu/x86/kernels_x86.h"
 #include "core/fp16.h"
 
 namespace bitnet::cpu {
@@ -129,12 +132,14 @@ void gemm_q8_rows(const FloatView& w, const int8_t* xq, const float* dx, float* 
 }  // namespace
 
 size_t gemm_float_f32_avx2_scratch(const FloatView& w, int64_t n) {
+  if (kq::is_kquant(w.type)) return gemm_kquant_prep_size(w, n);  // Q4_K / Q6_K: gemm_kquant_f32_avx2.cpp
   if (w.type != GgmlType::Q8_0) return 0;
   return static_cast<size_t>(n * w.k + n * (w.k / 32) * 4 + 64);
 }
 
 // Shared preparation: x quantized once per call (int8 rows, then the f32 block scales).
 void gemm_float_f32_avx2_prep(const FloatView& w, const float* x, int64_t n, uint8_t* out) {
+  if (kq::is_kquant(w.type)) return gemm_kquant_prep_ref(w, x, n, out);
   if (w.type != GgmlType::Q8_0 || w.k % 32 != 0) return;
   int8_t* xq = reinterpret_cast<int8_t*>(out);
   float* dx = reinterpret_cast<float*>(out + (n * w.k + 63) / 64 * 64);
@@ -143,6 +148,7 @@ void gemm_float_f32_avx2_prep(const FloatView& w, const float* x, int64_t n, uin
 
 void gemm_float_f32_avx2(const FloatView& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
                          int64_t r1, const uint8_t* prep, uint8_t* scratch) {
+  if (kq::is_kquant(w.type)) return gemm_kquant_f32_avx2(w, x, n, y, ldy, r0, r1, prep, scratch);
   if (w.type == GgmlType::Q8_0) {
     if (w.k % 32 != 0 || (!scratch && !prep)) {
       gemm_float_f32_ref(w, x, n, y, ldy, r0, r1);
