@@ -123,13 +123,7 @@ TEST(OpsCpuBackend, OtherOpsMatchReferenceBackend) {
           bytes.resize(static_cast<size_t>(m * d / 32 * 34));
           quantize_q8_0(wf.data(), m * d, bytes.data());
         }
-        MatrixSource src;
-        src.type = ht;
-        src.k = d;
-        src.m = m;
-        src.data = bytes.data();
-        src.nbytes = bytes.size();
-        src.name = "head";
+        const MatrixSource src = matrix_source(ht, d, m, bytes, "head");
         auto hr = ref.load_matrix(src);
         auto hb = be.load_matrix(src);
         ASSERT_TRUE(hr.is_ok() && hb.is_ok());

@@ -39,18 +39,9 @@ TEST(OpsFloatGemm, EveryTableWithinTolerance) {
             cpu::float_row_to_f32(w.view(), r, row.data());
             for (int64_t i = 0; i < n; ++i) {
               const float* xi = x.data() + i * k;
-              double l1 = 0, qb = 0;
+              double l1 = 0;
               for (int64_t j = 0; j < k; ++j) l1 += std::fabs(static_cast<double>(row[static_cast<size_t>(j)]) * xi[j]);
-              if (type == GgmlType::Q8_0) {
-                for (int64_t b = 0; b < k / 32; ++b) {
-                  double amax = 0, wabs = 0;
-                  for (int j = 0; j < 32; ++j) {
-                    amax = std::max(amax, static_cast<double>(std::fabs(xi[b * 32 + j])));
-                    wabs += std::fabs(row[static_cast<size_t>(b * 32 + j)]);
-                  }
-                  qb += amax / 254.0 * wabs * 1.01;
-                }
-              }
+              const double qb = type == GgmlType::Q8_0 ? act_rounding_bound(row.data(), xi, k, 32) : 0.0;
               const double tol = 1e-5 * l1 + qb + 1e-30;
               ASSERT_NEAR(y[static_cast<size_t>(i * ldy + r)], y_ref[static_cast<size_t>(i * ldy + r)], tol)
                   << table->isa << "/" << type_name(type) << " k=" << k << " m=" << m << " n=" << n << " row " << r

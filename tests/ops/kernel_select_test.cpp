@@ -86,13 +86,7 @@ TEST(OpsKernelSelect, DefaultBackendRunsTheSelectedTable) {
   CpuBackend ref(1, &cpu::ref_kernels());
   for (GgmlType type : {GgmlType::I2_S, GgmlType::TQ1_0}) {
     const TernaryMatrix w = random_ternary(rng, type, 768, 40, Scales::kUniform);
-    MatrixSource src;
-    src.type = type;
-    src.k = w.k;
-    src.m = w.m;
-    src.data = w.bytes.data();
-    src.nbytes = w.bytes.size();
-    src.name = "w";
+    const MatrixSource src = matrix_source(type, w.k, w.m, w.bytes, "w");
     auto a = be.load_ternary(src).value();
     auto b = ref.load_ternary(src).value();
     for (int64_t n : {1, 5}) {

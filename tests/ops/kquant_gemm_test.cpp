@@ -61,16 +61,9 @@ TEST(OpsKQuantGemm, EveryTableWithinTolerance) {
             cpu::float_row_to_f32(w.view(), r, row.data());
             for (int64_t i = 0; i < n; ++i) {
               const float* xi = x.data() + i * k;
-              double l1 = 0, qb = 0;
+              double l1 = 0;
               for (int64_t j = 0; j < k; ++j) l1 += std::fabs(static_cast<double>(row[static_cast<size_t>(j)]) * xi[j]);
-              for (int64_t b = 0; b < k / 256; ++b) {
-                double amax = 0, wabs = 0;
-                for (int j = 0; j < 256; ++j) {
-                  amax = std::max(amax, static_cast<double>(std::fabs(xi[b * 256 + j])));
-                  wabs += std::fabs(row[static_cast<size_t>(b * 256 + j)]);
-                }
-                qb += amax / 254.0 * wabs * 1.01;
-              }
+              const double qb = act_rounding_bound(row.data(), xi, k, 256);
               const size_t at = static_cast<size_t>(i * ldy + r);
               // The integer-path reference itself stays within the rounding bound of the oracle.
               ASSERT_NEAR(y_int[at], y_ref[at], 1e-5 * l1 + qb + 1e-30) << type_name(type) << " int ref k=" << k;
@@ -124,13 +117,7 @@ TEST(OpsKQuantGemm, BackendLoadsRunsAndRejects) {
   for (GgmlType type : {GgmlType::Q6_K, GgmlType::Q4_K}) {
     const FloatMatrix w = random_float(rng, type, 512, 70, /*outlier=*/true);
     CpuBackend be(2);
-    MatrixSource src;
-    src.type = type;
-    src.k = w.k;
-    src.m = w.m;
-    src.data = w.bytes.data();
-    src.nbytes = w.bytes.size();
-    src.name = "head";
+    MatrixSource src = matrix_source(type, w.k, w.m, w.bytes, "head");
     auto mat = be.load_matrix(src);
     ASSERT_TRUE(mat.is_ok()) << mat.status().to_string();
     HostTensor x(be, DType::F32, 3, w.k), y(be, DType::F32, 3, w.m);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/backend.h"
 #include "backends/cpu/kernels.h"
 #include "core/fp16.h"
 #include "formats/ternary_codecs.h"
@@ -34,6 +36,35 @@ struct AlignedBytes {
   }
   uint8_t* get() const { return p.get(); }
 };
+
+// A MatrixSource over host bytes, as the model loader hands one to a backend.
+inline MatrixSource matrix_source(GgmlType type, int64_t k, int64_t m, const std::vector<uint8_t>& bytes,
+                                  const char* name = "w") {
+  MatrixSource src;
+  src.type = type;
+  src.k = k;
+  src.m = m;
+  src.data = bytes.data();
+  src.nbytes = bytes.size();
+  src.name = name;
+  return src;
+}
+
+// The error that quantizing x to int8 per `block` elements (step amax_b / 127, so at most half of
+// it per element) adds to row . x: sum_b (amax_b / 254) * sum_{j in b} |row_j|, times 1.01 for
+// fp32 slack. k % block == 0.
+inline double act_rounding_bound(const float* row, const float* x, int64_t k, int64_t block) {
+  double qb = 0;
+  for (int64_t b = 0; b < k / block; ++b) {
+    double amax = 0, wabs = 0;
+    for (int64_t j = b * block; j < (b + 1) * block; ++j) {
+      amax = std::max(amax, static_cast<double>(std::fabs(x[j])));
+      wabs += std::fabs(row[j]);
+    }
+    qb += amax / 254.0 * wabs * 1.01;
+  }
+  return qb;
+}
 
 // A random float-weight matrix (head / embedding formats: F32, F16, BF16, Q8_0, Q6_K, Q4_K),
 // N(0, 0.05) weights; `outlier` puts one large weight in row 1 (a large block / group scale).
