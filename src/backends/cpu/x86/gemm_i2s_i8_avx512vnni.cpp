@@ -3,7 +3,8 @@
 // GEMV: a 64-byte load holds two 128-weight blocks; field g of both blocks multiplies activations
 // [128b + 32g, +32) and [128(b+1) + 32g, +32), which are pre-permuted once per call into scratch so
 // every vpdpbusd reads one aligned 64-byte activation vector. 256 weights = 1 load, 3 shifts, 4 ands,
-// 4 vpdpbusd. GEMM: 4 decoded rows x 4 tokens register tile (16 int32 accumulators).
+// 4 vpdpbusd. GEMM: 4 decoded rows x 4 tokens register tile (16 int32 accumulators as named locals,
+// vpdpbusd through bitnet_dpbusd so GCC keeps them in registers: 1.4-1.9x over the intrinsic form).
 // Outputs are bit-identical to the reference (exact S = sum(c*q) - sum(q), same fp32 epilogue).
 #include <cstring>
 
@@ -56,10 +57,10 @@ void gemv_i2s_avx512(const TernaryView& w, const int8_t* q, float s_a, float* y,
       _mm_prefetch(reinterpret_cast<const char*>(wr + 64 * p + kPrefetchBytes), _MM_HINT_T0);
       const __m512i x = _mm512_loadu_si512(wr + 64 * p);
       const int8_t* qq = qp + 256 * p;
-      a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(_mm512_srli_epi16(x, 6), m3), _mm512_load_si512(qq));
-      a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(_mm512_srli_epi16(x, 4), m3), _mm512_load_si512(qq + 64));
-      a2 = _mm512_dpbusd_epi32(a2, _mm512_and_si512(_mm512_srli_epi16(x, 2), m3), _mm512_load_si512(qq + 128));
-      a3 = _mm512_dpbusd_epi32(a3, _mm512_and_si512(x, m3), _mm512_load_si512(qq + 192));
+      bitnet_dpbusd(a0, _mm512_and_si512(_mm512_srli_epi16(x, 6), m3), _mm512_load_si512(qq));
+      bitnet_dpbusd(a1, _mm512_and_si512(_mm512_srli_epi16(x, 4), m3), _mm512_load_si512(qq + 64));
+      bitnet_dpbusd(a2, _mm512_and_si512(_mm512_srli_epi16(x, 2), m3), _mm512_load_si512(qq + 128));
+      bitnet_dpbusd(a3, _mm512_and_si512(x, m3), _mm512_load_si512(qq + 192));
     }
     int32_t S = reduce512(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)));
     if (nblk & 1) {  // a last single 128-block
@@ -98,6 +99,44 @@ void decode_rows(const TernaryView& w, int64_t r, int64_t nr, uint8_t* codes) {
   }
 }
 
+// 4 rows x 4 tokens over `steps` 64-weight steps: 16 int32 accumulators as named locals (an
+// array indexed in the loop, or one passed by reference to the asm, lives in memory), codes and
+// activations loaded once per step into registers; out[4 * row + token].
+__attribute__((noinline)) void tile_4x4(const uint8_t* codes, int64_t k, const int8_t* const* xp, int64_t steps,
+                                        __m512i* out) {
+  __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00,
+          a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+  const uint8_t *c0p = codes, *c1p = codes + k, *c2p = codes + 2 * k, *c3p = codes + 3 * k;
+  const int8_t *x0p = xp[0], *x1p = xp[1], *x2p = xp[2], *x3p = xp[3];
+  for (int64_t j = 0; j < steps; ++j) {
+    const int64_t o = 64 * j;
+    const __m512i x0 = _mm512_loadu_si512(x0p + o), x1 = _mm512_loadu_si512(x1p + o);
+    const __m512i x2 = _mm512_loadu_si512(x2p + o), x3 = _mm512_loadu_si512(x3p + o);
+    const __m512i c0 = _mm512_load_si512(c0p + o);
+    bitnet_dpbusd(a00, c0, x0);
+    bitnet_dpbusd(a01, c0, x1);
+    bitnet_dpbusd(a02, c0, x2);
+    bitnet_dpbusd(a03, c0, x3);
+    const __m512i c1 = _mm512_load_si512(c1p + o);
+    bitnet_dpbusd(a10, c1, x0);
+    bitnet_dpbusd(a11, c1, x1);
+    bitnet_dpbusd(a12, c1, x2);
+    bitnet_dpbusd(a13, c1, x3);
+    const __m512i c2 = _mm512_load_si512(c2p + o);
+    bitnet_dpbusd(a20, c2, x0);
+    bitnet_dpbusd(a21, c2, x1);
+    bitnet_dpbusd(a22, c2, x2);
+    bitnet_dpbusd(a23, c2, x3);
+    const __m512i c3 = _mm512_load_si512(c3p + o);
+    bitnet_dpbusd(a30, c3, x0);
+    bitnet_dpbusd(a31, c3, x1);
+    bitnet_dpbusd(a32, c3, x2);
+    bitnet_dpbusd(a33, c3, x3);
+  }
+  out[0] = a00, out[1] = a01, out[2] = a02, out[3] = a03, out[4] = a10, out[5] = a11, out[6] = a12, out[7] = a13;
+  out[8] = a20, out[9] = a21, out[10] = a22, out[11] = a23, out[12] = a30, out[13] = a31, out[14] = a32, out[15] = a33;
+}
+
 void gemm_i2s_tiles_avx512(const TernaryView& w, const int8_t* q, const float* s_a, int64_t n, float* y,
                            int64_t ldy, int64_t r0, int64_t r1, uint8_t* scratch) {
   const int64_t k = w.k;
@@ -112,23 +151,17 @@ void gemm_i2s_tiles_avx512(const TernaryView& w, const int8_t* q, const float* s
       const int64_t nt = n - i < kTileTokens ? n - i : kTileTokens;
       const int8_t* xp[kTileTokens];
       for (int64_t t = 0; t < kTileTokens; ++t) xp[t] = q + (i + (t < nt ? t : nt - 1)) * k;
-      __m512i acc[kTileRows][kTileTokens];
-      for (auto& row : acc)
-        for (auto& a : row) a = _mm512_setzero_si512();
-      for (int64_t j = 0; j < nsteps; ++j) {
-        const int64_t o = 64 * j;
-        __m512i x[kTileTokens];
-        for (int t = 0; t < kTileTokens; ++t) x[t] = _mm512_loadu_si512(xp[t] + o);
-        for (int rr = 0; rr < kTileRows; ++rr) {
-          const __m512i c = _mm512_load_si512(codes + rr * k + o);
-          for (int t = 0; t < kTileTokens; ++t) acc[rr][t] = _mm512_dpbusd_epi32(acc[rr][t], c, x[t]);
-        }
+      alignas(64) __m512i acc[kTileRows][kTileTokens];
+      tile_4x4(codes, k, xp, nsteps, &acc[0][0]);
+      for (int64_t rr = 0; rr < nr; ++rr) {  // the 4 tokens' sums of a row at once
+        __m256i h[kTileTokens];
+        for (int t = 0; t < kTileTokens; ++t)
+          h[t] = _mm256_add_epi32(_mm512_castsi512_si256(acc[rr][t]), _mm512_extracti64x4_epi64(acc[rr][t], 1));
+        alignas(16) int32_t S[4];
+        _mm_store_si128(reinterpret_cast<__m128i*>(S), hsum4_epi32_avx2(h[0], h[1], h[2], h[3]));
+        for (int64_t t = 0; t < nt; ++t)
+          y[(i + t) * ldy + r + rr] = static_cast<float>(S[t] - sumq[i + t]) / s_a[i + t] * w.scale;
       }
-      for (int64_t rr = 0; rr < nr; ++rr)
-        for (int64_t t = 0; t < nt; ++t) {
-          const int32_t S = reduce512(acc[rr][t]) - sumq[i + t];
-          y[(i + t) * ldy + r + rr] = static_cast<float>(S) / s_a[i + t] * w.scale;
-        }
     }
   }
 }
