@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "backends/cpu/arm/kernels_arm.h"
+#include "backends/cpu/kquant.h"
 #include "core/fp16.h"
 
 namespace bitnet::cpu {
@@ -103,11 +104,13 @@ void quantize_row_q8(const float* x, int64_t k, int8_t* xq, float* dx) {
 }  // namespace
 
 size_t gemm_float_f32_neon_scratch(const FloatView& w, int64_t n) {
+  if (kq::is_kquant(w.type)) return gemm_kquant_prep_size(w, n);  // Q4_K / Q6_K: gemm_kquant_f32_neon.cpp
   if (w.type != GgmlType::Q8_0) return 0;
   return static_cast<size_t>(n * w.k + n * (w.k / 32) * 4 + 128);
 }
 
 void gemm_float_f32_neon_prep(const FloatView& w, const float* x, int64_t n, uint8_t* out) {
+  if (kq::is_kquant(w.type)) return gemm_kquant_prep_ref(w, x, n, out);
   if (w.type != GgmlType::Q8_0 || w.k % 32 != 0) return;
   int8_t* xq = reinterpret_cast<int8_t*>(out);
   float* dx = reinterpret_cast<float*>(out + (n * w.k + 63) / 64 * 64);
@@ -116,6 +119,7 @@ void gemm_float_f32_neon_prep(const FloatView& w, const float* x, int64_t n, uin
 
 static void gemm_float_impl(const FloatView& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
                             int64_t r1, const uint8_t* prep, uint8_t* scratch, bool dot) {
+  if (kq::is_kquant(w.type)) return gemm_kquant_f32_neon(w, x, n, y, ldy, r0, r1, prep, scratch);
   if (w.type == GgmlType::Q8_0) {
     if (w.k % 32 != 0 || (!scratch && !prep)) {
       gemm_float_f32_ref(w, x, n, y, ldy, r0, r1);

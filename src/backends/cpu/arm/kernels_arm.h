@@ -22,6 +22,9 @@ void gemm_float_f32_neon_dot(const FloatView& w, const float* x, int64_t n, floa
                              int64_t r1, const uint8_t* prep, uint8_t* scratch);
 void gemm_float_f32_neon_prep(const FloatView& w, const float* x, int64_t n, uint8_t* out);
 size_t gemm_float_f32_neon_scratch(const FloatView& w, int64_t n);
+// Q4_K / Q6_K weights (gemm_float_f32_neon* forward them; prep = gemm_kquant_prep_ref's layout).
+void gemm_kquant_f32_neon(const FloatView& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
+                          int64_t r1, const uint8_t* prep, uint8_t* scratch);
 void quantize_act_f32_i8_neon(const float* x, int64_t k, int8_t* q, float* s);
 void rmsnorm_f32_neon(const float* x, const float* g, int64_t d, float eps, float* y);
 void attention_head_f32_neon(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d,
