@@ -88,7 +88,7 @@ std::string join(const std::vector<std::string>& v) {
 // weight read per token, exact int32 sums, bit-identical outputs) at the price of slower prompt
 // processing (per-token lookups instead of reusing decoded tiles). Default: in place.
 static const KernelTable* with_i2s_tl3(const KernelTable& t) {
-  static std::vector<std::unique_ptr<KernelTable>> variants;  // built once per table, never freed
+  static std::vector<std::unique_ptr<KernelTable>> variants;  // built once per table, live for the process
   static std::mutex mu;
   std::lock_guard<std::mutex> lk(mu);
   for (const auto& v : variants)

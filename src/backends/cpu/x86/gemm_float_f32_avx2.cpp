@@ -51,6 +51,19 @@ void gemm_wide_rows(const FloatView& w, const float* x, float* y, int64_t ldy, i
     __m256 acc[NT][2];
     for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
     int64_t j = 0;
+    if (NT == 1) {  // GEMV: 4 independent FMA chains (2 chains are latency-bound at 32 bytes / 4 cycles)
+      __m256 a2 = _mm256_setzero_ps(), a3 = a2;
+      for (; j + 32 <= k; j += 32) {
+        _mm_prefetch(reinterpret_cast<const char*>(row + j * es + kPrefetchBytes), _MM_HINT_T0);
+        if (es == 4) _mm_prefetch(reinterpret_cast<const char*>(row + j * es + kPrefetchBytes + 64), _MM_HINT_T0);
+        acc[0][0] = _mm256_fmadd_ps(load8_f32(w.type, row, j), _mm256_loadu_ps(x + j), acc[0][0]);
+        acc[0][1] = _mm256_fmadd_ps(load8_f32(w.type, row, j + 8), _mm256_loadu_ps(x + j + 8), acc[0][1]);
+        a2 = _mm256_fmadd_ps(load8_f32(w.type, row, j + 16), _mm256_loadu_ps(x + j + 16), a2);
+        a3 = _mm256_fmadd_ps(load8_f32(w.type, row, j + 24), _mm256_loadu_ps(x + j + 24), a3);
+      }
+      acc[0][0] = _mm256_add_ps(acc[0][0], a2);
+      acc[0][1] = _mm256_add_ps(acc[0][1], a3);
+    }
     for (; j + 16 <= k; j += 16) {
       _mm_prefetch(reinterpret_cast<const char*>(row + j * es + kPrefetchBytes), _MM_HINT_T0);
       const __m256 w0 = load8_f32(w.type, row, j), w1 = load8_f32(w.type, row, j + 8);
