@@ -50,4 +50,39 @@ void gemm_kquant_prep_ref(const FloatView& w, const float* x, int64_t n, uint8_t
 void gemm_kquant_q8k_ref(const FloatView& w, int64_t n, float* y, int64_t ldy, int64_t r0, int64_t r1,
                          const uint8_t* prep);
 
+namespace kq {
+
+// The Q8K activations a fast kernel reads: the call's shared `prep`, else x quantized into the
+// thread's `scratch`; null when neither exists or K is not whole 256-blocks (the caller then takes
+// the float reference).
+static inline const uint8_t* prep_or_scratch(const FloatView& w, const float* x, int64_t n, const uint8_t* prep,
+                                             uint8_t* scratch) {
+  if (w.k % 256 != 0 || (!prep && !scratch)) return nullptr;
+  if (prep) return prep;
+  gemm_kquant_prep_ref(w, x, n, scratch);
+  return scratch;
+}
+
+// y[i * ldy + r] = dot(row r, token i) * w.scale for rows [r0, r1) and every token, one token at a
+// time (the row stays in cache for the next token). dot6 / dot4 (Q6_K / Q4_K) take
+// (row, blocks per row, q, d, bsums) of one token and return the row's fp32 sum.
+template <typename Dot6, typename Dot4>
+static inline void rows_by_token(const FloatView& w, int64_t n, float* y, int64_t ldy, int64_t r0, int64_t r1,
+                                 const uint8_t* prep, Dot6 dot6, Dot4 dot4) {
+  const int64_t nb = w.k / 256;
+  const size_t row_bytes = static_cast<size_t>(nb * ggml_block_bytes(w.type));
+  const Q8K v = view(prep, w.k, n);
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
+    for (int64_t i = 0; i < n; ++i) {
+      const int8_t* q = v.q + i * w.k;
+      const float* dx = v.d + i * nb;
+      const int16_t* bs = v.bsums + i * nb * 16;
+      const float s = w.type == GgmlType::Q6_K ? dot6(row, nb, q, dx, bs) : dot4(row, nb, q, dx, bs);
+      y[i * ldy + r] = s * w.scale;
+    }
+  }
+}
+
+}  // namespace kq
 }  // namespace bitnet::cpu

@@ -85,27 +85,9 @@ float dot_q4k_neon(const uint8_t* row, int64_t nb, const int8_t* q, const float*
 
 void gemm_kquant_f32_neon(const FloatView& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
                           int64_t r1, const uint8_t* prep, uint8_t* scratch) {
-  if (w.k % 256 != 0 || (!prep && !scratch)) {
-    gemm_float_f32_ref(w, x, n, y, ldy, r0, r1);
-    return;
-  }
-  if (!prep) {
-    gemm_kquant_prep_ref(w, x, n, scratch);
-    prep = scratch;
-  }
-  const kq::Q8K v = kq::view(prep, w.k, n);
-  const int64_t nb = w.k / 256;
-  const size_t row_bytes = static_cast<size_t>(nb * ggml_block_bytes(w.type));
-  for (int64_t r = r0; r < r1; ++r) {
-    const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
-    for (int64_t i = 0; i < n; ++i) {
-      const int8_t* q = v.q + i * w.k;
-      const float* dx = v.d + i * nb;
-      const int16_t* bs = v.bsums + i * nb * 16;
-      const float s = w.type == GgmlType::Q6_K ? dot_q6k_neon(row, nb, q, dx, bs) : dot_q4k_neon(row, nb, q, dx, bs);
-      y[i * ldy + r] = s * w.scale;
-    }
-  }
+  const uint8_t* xq = kq::prep_or_scratch(w, x, n, prep, scratch);
+  if (!xq) return gemm_float_f32_ref(w, x, n, y, ldy, r0, r1);
+  kq::rows_by_token(w, n, y, ldy, r0, r1, xq, dot_q6k_neon, dot_q4k_neon);
 }
 
 }  // namespace bitnet::cpu

@@ -94,19 +94,7 @@ float dot_q4k(const uint8_t* row, int64_t nb, const int8_t* q, const float* dx, 
 
 void gemm_kquant_q8k_ref(const FloatView& w, int64_t n, float* y, int64_t ldy, int64_t r0, int64_t r1,
                          const uint8_t* prep) {
-  const int64_t nb = w.k / 256;
-  const size_t row_bytes = static_cast<size_t>(nb * ggml_block_bytes(w.type));
-  const kq::Q8K v = kq::view(prep, w.k, n);
-  for (int64_t r = r0; r < r1; ++r) {
-    const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
-    for (int64_t i = 0; i < n; ++i) {
-      const int8_t* q = v.q + i * w.k;
-      const float* dx = v.d + i * nb;
-      const int16_t* bs = v.bsums + i * nb * 16;
-      const float s = w.type == GgmlType::Q6_K ? dot_q6k(row, nb, q, dx, bs) : dot_q4k(row, nb, q, dx, bs);
-      y[i * ldy + r] = s * w.scale;
-    }
-  }
+  kq::rows_by_token(w, n, y, ldy, r0, r1, prep, dot_q6k, dot_q4k);
 }
 
 }  // namespace bitnet::cpu

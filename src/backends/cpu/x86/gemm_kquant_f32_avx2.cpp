@@ -152,14 +152,8 @@ void kquant_rows(const FloatView& w, const kq::Q8K& x, float* y, int64_t ldy, in
 
 void gemm_kquant_f32_avx2(const FloatView& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
                           int64_t r1, const uint8_t* prep, uint8_t* scratch) {
-  if (w.k % 256 != 0 || (!prep && !scratch)) {
-    gemm_float_f32_ref(w, x, n, y, ldy, r0, r1);
-    return;
-  }
-  if (!prep) {
-    gemm_kquant_prep_ref(w, x, n, scratch);
-    prep = scratch;
-  }
+  prep = kq::prep_or_scratch(w, x, n, prep, scratch);
+  if (!prep) return gemm_float_f32_ref(w, x, n, y, ldy, r0, r1);
   const kq::Q8K xq = kq::view(prep, w.k, n);
   const int64_t nb = w.k / 256;
   // Row-outer when n > kTok so each weight row is read from memory once per call.
