@@ -64,5 +64,35 @@ inline int32_t sum_i8_avx2(const int8_t* q, int64_t k) {
   return s;
 }
 
+// I2_S code field g of a 32-byte block (elements 32g .. 32g + 31) as bytes 0..2 (c = w + 1).
+template <int G>
+inline __m256i i2s_field(__m256i x, __m256i m3) {
+  return G == 3 ? _mm256_and_si256(x, m3) : _mm256_and_si256(_mm256_srli_epi16(x, 6 - 2 * G), m3);
+}
+
+// Decodes I2_S rows [r, r + nr) of a matrix with k inputs (k % 128 == 0) into byte codes in natural
+// order, tile_rows rows of k bytes at `codes` (32-byte aligned); rows past nr get code 1 (weight 0).
+inline void decode_i2s_rows_avx2(const uint8_t* data, int64_t k, int64_t r, int64_t nr, int64_t tile_rows,
+                                 uint8_t* codes) {
+  const int64_t nblk = k / 128;
+  const __m256i m3 = _mm256_set1_epi8(3);
+  for (int64_t rr = 0; rr < tile_rows; ++rr) {
+    uint8_t* c = codes + rr * k;
+    if (rr >= nr) {
+      for (int64_t j = 0; j < k; j += 32) _mm256_store_si256(reinterpret_cast<__m256i*>(c + j), _mm256_set1_epi8(1));
+      continue;
+    }
+    const uint8_t* wr = data + (r + rr) * (k / 4);
+    for (int64_t b = 0; b < nblk; ++b) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + 32 * b));
+      __m256i* o = reinterpret_cast<__m256i*>(c + 128 * b);
+      _mm256_store_si256(o + 0, i2s_field<0>(x, m3));
+      _mm256_store_si256(o + 1, i2s_field<1>(x, m3));
+      _mm256_store_si256(o + 2, i2s_field<2>(x, m3));
+      _mm256_store_si256(o + 3, i2s_field<3>(x, m3));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace bitnet::cpu

@@ -25,22 +25,16 @@ constexpr int64_t kTileTokens = 4;
 // threads on the 2B4T shapes (1 KiB: 1.25x, 16 KiB: worse again).
 constexpr int64_t kPrefetchBytes = 4096;
 
-// Code field g of a block's 32 bytes (elements 32g .. 32g + 31) as bytes 0..2.
-template <int G>
-inline __m256i field(__m256i x, __m256i m3) {
-  return G == 3 ? _mm256_and_si256(x, m3) : _mm256_and_si256(_mm256_srli_epi16(x, 6 - 2 * G), m3);
-}
-
 // Products of one 128-block: 4 vpmaddubsw (|<= 512| each) summed in int16 (|<= 2048|).
 inline __m256i block_i2s(const uint8_t* blk, const int8_t* qb, __m256i m3) {
   const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk));
-  const __m256i p0 = _mm256_maddubs_epi16(field<0>(x, m3),
+  const __m256i p0 = _mm256_maddubs_epi16(i2s_field<0>(x, m3),
                                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb)));
-  const __m256i p1 = _mm256_maddubs_epi16(field<1>(x, m3),
+  const __m256i p1 = _mm256_maddubs_epi16(i2s_field<1>(x, m3),
                                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb + 32)));
-  const __m256i p2 = _mm256_maddubs_epi16(field<2>(x, m3),
+  const __m256i p2 = _mm256_maddubs_epi16(i2s_field<2>(x, m3),
                                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb + 64)));
-  const __m256i p3 = _mm256_maddubs_epi16(field<3>(x, m3),
+  const __m256i p3 = _mm256_maddubs_epi16(i2s_field<3>(x, m3),
                                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb + 96)));
   return _mm256_add_epi16(_mm256_add_epi16(p0, p1), _mm256_add_epi16(p2, p3));
 }
@@ -69,28 +63,6 @@ void gemv_i2s_avx2(const TernaryView& w, const int8_t* q, float s_a, float* y, i
   for (int64_t r = r0; r < r1; ++r) {
     const int32_t S = row_dot_i2s(w.data + r * (k / 4), q, nblk) - sumq;
     y[r] = static_cast<float>(S) / s_a * w.scale;
-  }
-}
-
-// Decodes rows [r, r + nr) into byte codes in natural order (zero codes for missing rows).
-void decode_rows(const TernaryView& w, int64_t r, int64_t nr, uint8_t* codes) {
-  const int64_t k = w.k, nblk = k / 128;
-  const __m256i m3 = _mm256_set1_epi8(3);
-  for (int64_t rr = 0; rr < kTileRows; ++rr) {
-    uint8_t* c = codes + rr * k;
-    if (rr >= nr) {
-      for (int64_t j = 0; j < k; j += 32) _mm256_store_si256(reinterpret_cast<__m256i*>(c + j), _mm256_set1_epi8(1));
-      continue;
-    }
-    const uint8_t* wr = w.data + (r + rr) * (k / 4);
-    for (int64_t b = 0; b < nblk; ++b) {
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + 32 * b));
-      __m256i* o = reinterpret_cast<__m256i*>(c + 128 * b);
-      _mm256_store_si256(o + 0, field<0>(x, m3));
-      _mm256_store_si256(o + 1, field<1>(x, m3));
-      _mm256_store_si256(o + 2, field<2>(x, m3));
-      _mm256_store_si256(o + 3, field<3>(x, m3));
-    }
   }
 }
 
@@ -164,7 +136,7 @@ void gemm_i2s_tiles_avx2(const TernaryView& w, const int8_t* q, const float* s_a
   const int64_t nchunks = (nsteps + 63) / 64, chunk = (nsteps + nchunks - 1) / nchunks;
   for (int64_t r = r0; r < r1; r += kTileRows) {
     const int64_t nr = r1 - r < kTileRows ? r1 - r : kTileRows;
-    decode_rows(w, r, nr, codes);
+    decode_i2s_rows_avx2(w.data, k, r, nr, kTileRows, codes);
     for (int64_t j0 = 0; j0 < nsteps; j0 += chunk) {
       const int64_t j1 = j0 + chunk < nsteps ? j0 + chunk : nsteps;
       const bool first = j0 == 0;

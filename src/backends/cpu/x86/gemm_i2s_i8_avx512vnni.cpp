@@ -6,7 +6,6 @@
 // 4 vpdpbusd. GEMM: 4 decoded rows x 4 tokens register tile (16 int32 accumulators as named locals,
 // vpdpbusd through bitnet_dpbusd so GCC keeps them in registers: 1.4-1.9x over the intrinsic form).
 // Outputs are bit-identical to the reference (exact S = sum(c*q) - sum(q), same fp32 epilogue).
-#include <cstring>
 
 // GCC 12's avx512fintrin.h trips -W(maybe-)uninitialized inside _mm512_cast*/reduce intrinsics
 // (a known false positive of its "undefined" vector idiom).
@@ -78,27 +77,6 @@ void gemv_i2s_avx512(const TernaryView& w, const int8_t* q, float s_a, float* y,
   }
 }
 
-void decode_rows(const TernaryView& w, int64_t r, int64_t nr, uint8_t* codes) {
-  const int64_t k = w.k, nblk = k / 128;
-  const __m256i m3 = _mm256_set1_epi8(3);
-  for (int64_t rr = 0; rr < kTileRows; ++rr) {
-    uint8_t* c = codes + rr * k;
-    if (rr >= nr) {
-      std::memset(c, 1, static_cast<size_t>(k));
-      continue;
-    }
-    const uint8_t* wr = w.data + (r + rr) * (k / 4);
-    for (int64_t b = 0; b < nblk; ++b) {
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + 32 * b));
-      __m256i* o = reinterpret_cast<__m256i*>(c + 128 * b);
-      _mm256_store_si256(o + 0, _mm256_and_si256(_mm256_srli_epi16(x, 6), m3));
-      _mm256_store_si256(o + 1, _mm256_and_si256(_mm256_srli_epi16(x, 4), m3));
-      _mm256_store_si256(o + 2, _mm256_and_si256(_mm256_srli_epi16(x, 2), m3));
-      _mm256_store_si256(o + 3, _mm256_and_si256(x, m3));
-    }
-  }
-}
-
 // 4 rows x 4 tokens over `steps` 64-weight steps: 16 int32 accumulators as named locals (an
 // array indexed in the loop, or one passed by reference to the asm, lives in memory), codes and
 // activations loaded once per step into registers; out[4 * row + token].
@@ -146,7 +124,7 @@ void gemm_i2s_tiles_avx512(const TernaryView& w, const int8_t* q, const float* s
   const int64_t nsteps = k / 64;
   for (int64_t r = r0; r < r1; r += kTileRows) {
     const int64_t nr = r1 - r < kTileRows ? r1 - r : kTileRows;
-    decode_rows(w, r, nr, codes);
+    decode_i2s_rows_avx2(w.data, k, r, nr, kTileRows, codes);
     for (int64_t i = 0; i < n; i += kTileTokens) {
       const int64_t nt = n - i < kTileTokens ? n - i : kTileTokens;
       const int8_t* xp[kTileTokens];
