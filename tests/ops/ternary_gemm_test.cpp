@@ -140,7 +140,7 @@ TEST(OpsTernaryGemm, IntegerSumsAreExact) {
         TernaryMatrix w = random_ternary(rng, type, s.k, s.m, Scales::kUnitInteger, 0.0);
         cpu::TernaryView v = w.view();
         v.scale = 1.0f;
-        for (int64_t n : {1, 3, 8}) {
+        for (int64_t n : {1, 3, 8, 17}) {
           std::vector<int8_t> q;
           std::vector<float> s_a;
           random_acts(rng, n, s.k, &q, &s_a);

@@ -88,6 +88,38 @@ int64_t prep_units(const TernaryView& w, int64_t n);
 void build_block_generic(const Header& h, const int8_t* q_token, int64_t b, uint8_t* table_token);
 void prep_generic(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out);
 
+// Decoded prompt path (x86): with n >= kDecodeMinTokens tokens a GEMM decodes each 16-row tile
+// once into byte codes c = w + 1 in {0,1,2} and runs the vpmaddubsw / vpdpbusd codes GEMM of the
+// I2_S kernels (many tokens reuse each decoded tile; per token and step a lookup costs 8 vector
+// ops for 96 multiply-adds, a codes GEMM 1 op per 16 (AVX2) or 64 (VNNI)). The codes of a row
+// come in "units" of two chunks (16 steps, 96 positions); within a unit, code o is the trit at
+// padded position 96u + decoded_perm(o), where the padded row is the 258-position blocks (the 256
+// weights, then group 85's two padding trits) one after the other. The shared preparation then
+// holds, per token, the activations in that same order (0 at padding positions; decoded_row_bytes
+// per token, a multiple of 64), followed by n int32 activation sums. Matrices with per-block
+// scales keep the lookup path (their own tables in scratch).
+constexpr int64_t kDecodeMinTokens = 16;
+constexpr int64_t kUnitSteps = 2 * kStepsPerChunk;
+constexpr int64_t kUnitCodes = 6 * kUnitSteps;  // 96
+constexpr int64_t kPaddedBlock = 3 * kGroupsPerBlock;  // 258
+static inline int64_t decoded_units(const Header& h) { return (h.chunks + 1) / 2; }
+static inline int64_t decoded_row_bytes(const Header& h) { return (decoded_units(h) * kUnitCodes + 63) / 64 * 64; }
+// The decoder's order: code o = 32 * u3 + 16 * lane + i of a unit is the 16x16 byte transpose of
+// trit vectors v = 16 * u3 + i = 24 * chunk + 3 * step + plane (tl3_decode_avx2.h), i.e. plane
+// `plane` of group 2 * step + lane of the chunk: padded position 48 * chunk + 6 * step + 3 * lane + plane.
+static inline int decoded_perm(int o) {
+  const int u3 = o / 32, lane = (o % 32) / 16, v = 16 * u3 + o % 16;
+  return 48 * (v / 24) + 6 * ((v % 24) / 3) + 3 * lane + v % 3;
+}
+size_t prep_decoded_size(const TernaryView& w, int64_t n);
+// Fills tokens [u0, u1) (one unit of work per token).
+void prep_decoded(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out);
+// prep_size / prep_units of the kernels with the decoded path: decoded-order activations for
+// n >= kDecodeMinTokens, lookup tables below. The choice depends on n alone (not on the matrix's
+// scale mode): the backend reuses one preparation for the next matrix on the same activations.
+size_t prep_size_decoding(const TernaryView& w, int64_t n);
+int64_t prep_units_decoding(const TernaryView& w, int64_t n);
+
 // Portable TL3 GEMM (any ISA): the same arithmetic as the SIMD kernels, used by tests to check the
 // layout and as the fallback of tables without a SIMD version. Without `prep` it builds the tables
 // of one token at a time in scratch (scratch_size_generic bytes).

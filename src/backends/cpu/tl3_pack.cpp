@@ -267,6 +267,47 @@ void prep_generic(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, 
   }
 }
 
+size_t prep_decoded_size(const TernaryView& w, int64_t n) {
+  if (!w.packed) return 0;
+  return static_cast<size_t>(n * decoded_row_bytes(header(w.packed)) + 4 * n);
+}
+
+size_t prep_size_decoding(const TernaryView& w, int64_t n) {
+  return n >= kDecodeMinTokens ? prep_decoded_size(w, n) : prep_size(w, n);
+}
+
+int64_t prep_units_decoding(const TernaryView& w, int64_t n) {
+  if (n < kDecodeMinTokens) return prep_units(w, n);
+  return w.packed ? n : 0;
+}
+
+void prep_decoded(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out) {
+  const Header& h = header(w.packed);
+  const int64_t kp = decoded_row_bytes(h), units = decoded_units(h);
+  int perm[kUnitCodes];
+  for (int o = 0; o < kUnitCodes; ++o) perm[o] = decoded_perm(o);
+  int32_t* sums = reinterpret_cast<int32_t*>(out + n * kp);
+  for (int64_t i = u0; i < u1; ++i) {
+    const int8_t* qi = q + i * w.k;
+    int8_t* row = reinterpret_cast<int8_t*>(out + i * kp);
+    // The padded row in place first (blocks of 256 activations + 2 zeros, zeros to the end) ...
+    int32_t sum = 0;
+    for (int64_t b = 0; b < h.nb; ++b) {
+      std::memcpy(row + b * kPaddedBlock, qi + b * kBlock, kBlock);
+      row[b * kPaddedBlock + kBlock] = row[b * kPaddedBlock + kBlock + 1] = 0;
+    }
+    std::memset(row + h.nb * kPaddedBlock, 0, static_cast<size_t>(kp - h.nb * kPaddedBlock));
+    for (int64_t j = 0; j < w.k; ++j) sum += qi[j];
+    sums[i] = sum;
+    // ... then each unit permuted into the decoder's order.
+    for (int64_t u = 0; u < units; ++u) {
+      int8_t tmp[kUnitCodes];
+      std::memcpy(tmp, row + u * kUnitCodes, kUnitCodes);
+      for (int o = 0; o < kUnitCodes; ++o) row[u * kUnitCodes + o] = tmp[perm[o]];
+    }
+  }
+}
+
 size_t scratch_size_generic(const TernaryView& w, int64_t) {
   if (!packable(w)) return 0;
   const int64_t nb = w.k / kBlock;

@@ -64,6 +64,39 @@ inline int32_t sum_i8_avx2(const int8_t* q, int64_t k) {
   return s;
 }
 
+// Epilogue of the codes GEMMs (gemm_codes_*.h):
+// y = (mul_d ? d * float(S) : float(S)) / s_a * scale: the references' epilogues (I2_S: no d; TQ
+// with one block scale for the whole matrix: d), so outputs match them bit for bit.
+struct CodesEpilogue {
+  float d = 1.0f;
+  bool mul_d = false;
+  float scale = 1.0f;
+  float operator()(int32_t S, float s_a) const {
+    const float v = mul_d ? d * static_cast<float>(S) : static_cast<float>(S);
+    return v / s_a * scale;
+  }
+  // The same for 8 (4) sums of one token: the same IEEE operations lane by lane, so the same bits,
+  // at one vdivps instead of 8 (4) vdivss (scalar division was ~10% of a GEMM).
+  __m256 operator()(__m256i S, float s_a) const {
+    __m256 v = _mm256_cvtepi32_ps(S);
+    if (mul_d) v = _mm256_mul_ps(_mm256_set1_ps(d), v);
+    return _mm256_mul_ps(_mm256_div_ps(v, _mm256_set1_ps(s_a)), _mm256_set1_ps(scale));
+  }
+  __m128 operator()(__m128i S, float s_a) const {
+    __m128 v = _mm_cvtepi32_ps(S);
+    if (mul_d) v = _mm_mul_ps(_mm_set1_ps(d), v);
+    return _mm_mul_ps(_mm_div_ps(v, _mm_set1_ps(s_a)), _mm_set1_ps(scale));
+  }
+};
+
+// Horizontal sums of 8 int32 vectors: lane i = sum of v[i].
+inline __m256i hsum8_epi32_avx2(const __m256i* v) {
+  const __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  const __m256i efgh = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+  // abcd = [a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7], efgh likewise
+  return _mm256_add_epi32(_mm256_permute2x128_si256(abcd, efgh, 0x20), _mm256_permute2x128_si256(abcd, efgh, 0x31));
+}
+
 // I2_S code field g of a 32-byte block (elements 32g .. 32g + 31) as bytes 0..2 (c = w + 1).
 template <int G>
 inline __m256i i2s_field(__m256i x, __m256i m3) {

@@ -7,10 +7,14 @@
 // fewer than decoding base-3 bytes to codes for vpmaddubsw, and 1.68 instead of 2 bits per weight
 // to stream. int16 sums are flushed per 256-block (43 steps x |385| < 2^15) into exact int32
 // sums (I2_S: bit-identical to the reference) or, with per-block scales, acc += d_b * float(S_b).
+// Prompts (n >= tl3::kDecodeMinTokens, prepared activations): each tile is decoded once into byte
+// codes and runs the I2_S kernel's vpmaddubsw codes GEMM (tl3_decode_avx2.h, tl3.h).
+#include <algorithm>
 #include <cstring>
 
 #include "backends/cpu/tl3.h"
-#include "backends/cpu/x86/avx2_util.h"
+#include "backends/cpu/x86/gemm_codes_avx2.h"
+#include "backends/cpu/x86/tl3_decode_avx2.h"
 
 namespace bitnet::cpu {
 namespace {
@@ -310,14 +314,55 @@ void tl3_dispatch_avx2(int64_t nt, const TernaryView& w, const uint8_t* tables, 
   }
 }
 
+// Decoded prompt path: rows [r0, r1) for n tokens from the decoded-order activations in `prep`.
+// A tile is decoded once and serves every token; tokens go in super-blocks of ~192 KiB of
+// activations so both 8-row halves of the tile find them in L2.
+void tl3_decoded_avx2(const TernaryView& w, const uint8_t* prep, const float* s_a, int64_t n, float* y,
+                      int64_t ldy, int64_t r0, int64_t r1, uint8_t* scratch) {
+  const Header& h = header(w.packed);
+  const int64_t kp = decoded_row_bytes(h);
+  const int8_t* acts = reinterpret_cast<const int8_t*>(prep);
+  const int32_t* sumq = reinterpret_cast<const int32_t*>(prep + n * kp);
+  uint8_t* codes = scratch;  // 16 rows + 1 (an odd row count reads one row past)
+  int32_t* s32 = reinterpret_cast<int32_t*>(scratch + (kRows + 1) * kp);
+  std::memset(codes + kRows * kp, 1, static_cast<size_t>(kp));
+  const CodesEpilogue epi{h.d, !(h.flags & kIntSum), w.scale};
+  int64_t sb = (int64_t{192} << 10) / kp / kCodesTileTokens * kCodesTileTokens;
+  if (sb < kCodesTileTokens) sb = kCodesTileTokens;
+  for (int64_t t = r0 / kRows; t * kRows < r1; ++t) {
+    const int64_t rb = t * kRows;
+    const int64_t lo = r0 > rb ? r0 : rb, hi = r1 < rb + kRows ? r1 : rb + kRows;
+    decode_tl3_tile_avx2(h, tile(w.packed, t), kp, codes);
+    for (int64_t i = 0; i < n; i += sb) {
+      const int64_t cnt = n - i < sb ? n - i : sb;
+      for (int64_t r = lo; r < hi; r += kCodesTileRows) {
+        const int64_t nr = hi - r < kCodesTileRows ? hi - r : kCodesTileRows;
+        gemm_codes_rows_avx2(codes + (r - rb) * kp, kp, nr, acts + i * kp, kp, sumq + i, s_a + i, cnt, epi,
+                             y + i * ldy, ldy, r, s32);
+      }
+    }
+  }
+}
+
+size_t tl3_decoded_scratch_avx2(const TernaryView& w, int64_t n) {
+  if (!w.packed || n < kDecodeMinTokens) return 0;
+  const int64_t kp = decoded_row_bytes(header(w.packed));
+  const int64_t sb = std::max<int64_t>((int64_t{192} << 10) / kp / kCodesTileTokens * kCodesTileTokens, kCodesTileTokens);
+  return static_cast<size_t>((kRows + 1) * kp) + codes_rows_scratch_avx2(std::min(n, sb));
+}
+
 }  // namespace
 
 size_t gemm_tl3_i8_avx2_scratch(const TernaryView& w, int64_t n) {
   const int64_t nt = n < kMaxTokens ? n : kMaxTokens;
-  return nt * scratch_size_generic(w, 1);
+  return std::max(nt * scratch_size_generic(w, 1), tl3_decoded_scratch_avx2(w, n));
 }
 
 void gemm_tl3_i8_avx2_prep(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out) {
+  if (n >= kDecodeMinTokens) {
+    prep_decoded(w, q, n, u0, u1, out);
+    return;
+  }
   const Header& h = header(w.packed);
   for (int64_t u = u0; u < u1; ++u) {
     const int64_t i = u / h.nb, b = u % h.nb;
@@ -332,6 +377,13 @@ void gemm_tl3_i8_avx2(const TernaryView& w, const int8_t* q, const float* s_a, i
     return;
   }
   const Header& h = header(w.packed);
+  if (n >= kDecodeMinTokens && prep) {  // prep holds decoded-order activations (gemm_tl3_i8_avx2_prep)
+    if (!(h.flags & kPerBlockScale)) {
+      tl3_decoded_avx2(w, prep, s_a, n, y, ldy, r0, r1, scratch);
+      return;
+    }
+    prep = nullptr;  // per-block scales: the lookup path with its own tables
+  }
   const int64_t tb = table_bytes(h);
   for (int64_t i = 0; i < n; i += kMaxTokens) {
     const int64_t nt = n - i < kMaxTokens ? n - i : kMaxTokens;

@@ -3,7 +3,10 @@
 // mask, so a step pair costs ~12 vector ops instead of ~23 with AVX2. The prepared tables use this
 // kernel's own pairing: for steps (2P, 2P+1), 128 bytes = lo(2P) lo(2P+1) hi(2P) hi(2P+1).
 // Matrices with per-block scales (not BitNet models) run the AVX2 kernel, which flushes exactly
-// at block boundaries and builds its own tables.
+// at block boundaries and builds its own tables. Prompts (n >= tl3::kDecodeMinTokens, prepared
+// activations): each tile is decoded once into byte codes (tl3_decode_avx2.h) and runs the I2_S
+// kernel's vpdpbusd codes GEMM, 64 multiply-adds per instruction instead of ~16 per lookup op.
+#include <algorithm>
 #include <cstring>
 
 // GCC 12's avx512fintrin.h trips -W(maybe-)uninitialized inside _mm512_cast*/reduce intrinsics
@@ -12,9 +15,9 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "backends/cpu/tl3.h"
-#include "backends/cpu/x86/simd_avx512.h"
-#include "backends/cpu/x86/avx2_util.h"
+#include "backends/cpu/x86/gemm_codes_avx512.h"
 #include "backends/cpu/x86/kernels_x86.h"
+#include "backends/cpu/x86/tl3_decode_avx2.h"
 
 namespace bitnet::cpu {
 namespace {
@@ -147,14 +150,43 @@ void tl3_tiles_avx512(const TernaryView& w, const uint8_t* tables, const float* 
   }
 }
 
+// Decoded prompt path: rows [r0, r1) for n tokens from the decoded-order activations in `prep`;
+// one decode per tile serves every token.
+constexpr int64_t kDecodedRows = kRows + 4;  // the 4-row register tile may read 3 rows past the tile
+
+void tl3_decoded_avx512(const TernaryView& w, const uint8_t* prep, const float* s_a, int64_t n, float* y,
+                        int64_t ldy, int64_t r0, int64_t r1, uint8_t* scratch) {
+  const Header& h = header(w.packed);
+  const int64_t kp = decoded_row_bytes(h);
+  const int8_t* acts = reinterpret_cast<const int8_t*>(prep);
+  const int32_t* sumq = reinterpret_cast<const int32_t*>(prep + n * kp);
+  uint8_t* codes = scratch;
+  std::memset(codes + kRows * kp, 1, static_cast<size_t>((kDecodedRows - kRows) * kp));
+  const CodesEpilogue epi{h.d, !(h.flags & kIntSum), w.scale};
+  for (int64_t t = r0 / kRows; t * kRows < r1; ++t) {
+    const int64_t rb = t * kRows;
+    const int64_t lo = r0 > rb ? r0 : rb, hi = r1 < rb + kRows ? r1 : rb + kRows;
+    decode_tl3_tile_avx2(h, tile(w.packed, t), kp, codes);
+    gemm_codes_rows_avx512(codes + (lo - rb) * kp, kp, hi - lo, acts, kp, sumq, s_a, n, epi, y, ldy, lo);
+  }
+}
+
 }  // namespace
 
-size_t gemm_tl3_i8_avx512vnni_scratch(const TernaryView& w, int64_t n) { return gemm_tl3_i8_avx2_scratch(w, n); }
+size_t gemm_tl3_i8_avx512vnni_scratch(const TernaryView& w, int64_t n) {
+  const size_t decoded =
+      w.packed && n >= kDecodeMinTokens ? static_cast<size_t>(kDecodedRows * decoded_row_bytes(header(w.packed))) : 0;
+  return std::max(gemm_tl3_i8_avx2_scratch(w, n), decoded);
+}
 
 void gemm_tl3_i8_avx512vnni_prep(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1,
                                  uint8_t* out) {
-  // Always this kernel's pair layout: the prepared tables may be reused by the next matrix (see
-  // CpuBackend::matmul_ternary), whatever its scale mode.
+  // Always this kernel's pair layout (or decoded-order activations): the preparation may be reused
+  // by the next matrix (see CpuBackend::matmul_ternary), whatever its scale mode.
+  if (n >= kDecodeMinTokens) {
+    prep_decoded(w, q, n, u0, u1, out);
+    return;
+  }
   const Header& h = header(w.packed);
   for (int64_t u = u0; u < u1; ++u) {
     const int64_t i = u / h.nb, b = u % h.nb;
@@ -171,6 +203,10 @@ void gemm_tl3_i8_avx512vnni(const TernaryView& w, const int8_t* q, const float* 
   const Header& h = header(w.packed);
   if (h.flags & kPerBlockScale) {  // AVX2 kernel, building its own (AVX2-layout) tables
     gemm_tl3_i8_avx2(w, q, s_a, n, y, ldy, r0, r1, nullptr, scratch);
+    return;
+  }
+  if (n >= kDecodeMinTokens && prep) {  // prep holds decoded-order activations
+    tl3_decoded_avx512(w, prep, s_a, n, y, ldy, r0, r1, scratch);
     return;
   }
   const int64_t tb = table_bytes(h);

@@ -16,7 +16,7 @@ const KernelTable& avx2_kernels() {
     k.isa = "avx2";
     k.i2s = {"gemm_i2s_i8_avx2", gemm_i2s_i8_avx2, nullptr, nullptr, gemm_i2s_i8_avx2_scratch, 8};
     k.tq2_0 = {"gemm_tl3_i8_avx2", gemm_tl3_i8_avx2, tl3::pack_size, tl3::pack, gemm_tl3_i8_avx2_scratch,
-               tl3::kRows, tl3::prep_size, tl3::prep_units, gemm_tl3_i8_avx2_prep};
+               tl3::kRows, tl3::prep_size_decoding, tl3::prep_units_decoding, gemm_tl3_i8_avx2_prep};
     k.tq1_0 = k.tq2_0;
     k.gemm_float = {"gemm_float_f32_avx2", gemm_float_f32_avx2, gemm_float_f32_avx2_scratch,
                     gemm_float_f32_avx2_scratch, gemm_float_f32_avx2_prep};
@@ -37,7 +37,7 @@ const KernelTable& avx512_kernels() {
     k.isa = "avx512";
     k.i2s = {"gemm_i2s_i8_avx512vnni", gemm_i2s_i8_avx512vnni, nullptr, nullptr, gemm_i2s_i8_avx512vnni_scratch, 4};
     k.tq2_0 = {"gemm_tl3_i8_avx512vnni", gemm_tl3_i8_avx512vnni, tl3::pack_size, tl3::pack,
-               gemm_tl3_i8_avx512vnni_scratch, tl3::kRows, tl3::prep_size, tl3::prep_units,
+               gemm_tl3_i8_avx512vnni_scratch, tl3::kRows, tl3::prep_size_decoding, tl3::prep_units_decoding,
                gemm_tl3_i8_avx512vnni_prep};
     k.tq1_0 = k.tq2_0;
     // The head is bandwidth-bound and the activation-side ops are tiny: the AVX2 versions serve.
