@@ -3,7 +3,7 @@
 // GEMV: a 64-byte load holds two 128-weight blocks; field g of both blocks multiplies activations
 // [128b + 32g, +32) and [128(b+1) + 32g, +32), which are pre-permuted once per call into scratch so
 // every vpdpbusd reads one aligned 64-byte activation vector. 256 weights = 1 load, 3 shifts, 4 ands,
-// 4 vpdpbusd. GEMM: 4-row tiles decoded into byte codes and run through the codes GEMM of
+// 4 vpdpbusd. GEMM: 16-row tiles decoded into byte codes and run through the codes GEMM of
 // gemm_codes_avx512.h (4 rows x 4 tokens register tile).
 // Outputs are bit-identical to the reference (exact S = sum(c*q) - sum(q), same fp32 epilogue).
 
@@ -18,7 +18,9 @@
 namespace bitnet::cpu {
 namespace {
 
-constexpr int64_t kTileRows = 4;
+// GEMM rows decoded at once: the codes GEMM walks tokens outermost, so each 4-token activation block
+// serves 4 register tiles of 4 rows from L1 (16 x K codes, <= 110 KiB for the 2B4T shapes, stay in L2).
+constexpr int64_t kTileRows = 16;
 
 // Software prefetch distance of the GEMV weight stream, as in the AVX2 kernel: without it this GEMV
 // ran generation ~20% slower than the AVX2 table (which prefetches) on a 2-core Xeon (Sapphire

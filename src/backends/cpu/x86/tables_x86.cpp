@@ -35,7 +35,7 @@ const KernelTable& avx512_kernels() {
   static const KernelTable t = [] {
     KernelTable k;
     k.isa = "avx512";
-    k.i2s = {"gemm_i2s_i8_avx512vnni", gemm_i2s_i8_avx512vnni, nullptr, nullptr, gemm_i2s_i8_avx512vnni_scratch, 4};
+    k.i2s = {"gemm_i2s_i8_avx512vnni", gemm_i2s_i8_avx512vnni, nullptr, nullptr, gemm_i2s_i8_avx512vnni_scratch, 16};
     k.tq2_0 = {"gemm_tl3_i8_avx512vnni", gemm_tl3_i8_avx512vnni, tl3::pack_size, tl3::pack,
                gemm_tl3_i8_avx512vnni_scratch, tl3::kRows, tl3::prep_size_decoding, tl3::prep_units_decoding,
                gemm_tl3_i8_avx512vnni_prep};
