@@ -3,7 +3,10 @@
 // prints tok/s mean +- stddev, ms/token, weight bytes per token, achieved GB/s and its share of the
 // streaming-read bandwidth measured on the same threads right before each generation repetition, plus a logits hash (FNV-1a of the last
 // pp logits' bits and the tg token sequence) so a speed-up that changes results is visible.
-//   bitnet bench -m model.gguf -p 128 -n 128 -r 5 -t 2 [--head q8_0] [--json]
+// With -d DEPTH the context first holds DEPTH random tokens (untimed), so ppN@dD / tgN@dD time
+// prompt processing and generation at that position (attention over a long cache), like
+// llama-bench -d.
+//   bitnet bench -m model.gguf -p 128 -n 128 -r 5 -t 2 [-d 0 -d 4096] [--head q8_0] [--json]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -28,6 +31,7 @@ struct Opts {
   ModelOptions model;
   std::vector<int> pp{128};
   std::vector<int> tg{128};
+  std::vector<int> depth{0};
   int reps = 5;
   bool json = false;
   bool no_warmup = false;
@@ -71,6 +75,7 @@ class BandwidthProbe {
 struct Result {
   std::string test;
   int n_tokens = 0;
+  int depth = 0;
   std::vector<double> tok_s;
   std::vector<double> bw;  // read bandwidth measured right before each tg repetition
   uint64_t hash = 0;
@@ -87,9 +92,14 @@ int run(const Opts& o) {
     if (n < 0) return fail("-p values must be >= 0");
   for (int n : o.tg)
     if (n < 0) return fail("-n values must be >= 0");
+  int max_depth = 0;
+  for (int d : o.depth) {
+    if (d < 0) return fail("-d values must be >= 0");
+    max_depth = std::max(max_depth, d);
+  }
   int64_t need = 0;
-  for (int n : o.pp) need = std::max<int64_t>(need, n);
-  for (int n : o.tg) need = std::max<int64_t>(need, n + 1);
+  for (int n : o.pp) need = std::max<int64_t>(need, int64_t{max_depth} + n);
+  for (int n : o.tg) need = std::max<int64_t>(need, int64_t{max_depth} + n + 1);
   if (need > eng->options().n_ctx)
     return fail("the longest test needs " + std::to_string(need) + " tokens but the context is " +
                 std::to_string(eng->options().n_ctx) + " (use -c)");
@@ -110,11 +120,24 @@ int run(const Opts& o) {
   auto argmax = [&](std::span<const float> lg) {
     return static_cast<int32_t>(std::max_element(lg.begin(), lg.end()) - lg.begin());
   };
-  auto run_pp = [&](int n, uint64_t* hash) -> double {
+  // Resets the session and fills the first `depth` positions (untimed).
+  auto fill = [&](int depth) -> bool {
+    s.reset();
+    if (depth == 0) return true;
+    std::vector<int32_t> toks(static_cast<size_t>(depth));
+    std::mt19937 r3(7);
+    for (auto& t : toks) t = std::uniform_int_distribution<int32_t>(0, static_cast<int32_t>(n_vocab - 1))(r3);
+    if (Status st = s.eval(toks); !st) {
+      fail(st.to_string());
+      return false;
+    }
+    return true;
+  };
+  auto run_pp = [&](int n, int depth, uint64_t* hash) -> double {
     std::vector<int32_t> toks(static_cast<size_t>(n));
     std::mt19937 r2(42);
     for (auto& t : toks) t = std::uniform_int_distribution<int32_t>(0, static_cast<int32_t>(n_vocab - 1))(r2);
-    s.reset();
+    if (!fill(depth)) return -1;
     Timer t;
     if (Status st = s.eval(toks); !st) {
       fail(st.to_string());
@@ -127,8 +150,8 @@ int run(const Opts& o) {
     }
     return n / sec;
   };
-  auto run_tg = [&](int n, uint64_t* hash) -> double {
-    s.reset();
+  auto run_tg = [&](int n, int depth, uint64_t* hash) -> double {
+    if (!fill(depth)) return -1;
     int32_t tok = 1;
     if (Status st = s.eval(std::span(&tok, 1)); !st) {
       fail(st.to_string());
@@ -149,30 +172,35 @@ int run(const Opts& o) {
     return n / sec;
   };
   if (!o.no_warmup) {
-    if (run_pp(std::min(32, static_cast<int>(eng->options().n_ctx)), nullptr) < 0) return 1;
-    if (run_tg(4, nullptr) < 0) return 1;
+    if (run_pp(std::min(32, static_cast<int>(eng->options().n_ctx)), 0, nullptr) < 0) return 1;
+    if (run_tg(4, 0, nullptr) < 0) return 1;
   }
+  auto name = [](const char* kind, int n, int depth) {
+    return kind + std::to_string(n) + (depth ? "@d" + std::to_string(depth) : "");
+  };
   std::vector<Result> results;
-  for (int n : o.pp) {
-    if (n == 0) continue;
-    Result r{"pp" + std::to_string(n), n, {}, {}, 0};
-    for (int i = 0; i < o.reps; ++i) {
-      const double v = run_pp(n, &r.hash);
-      if (v < 0) return 1;
-      r.tok_s.push_back(v);
+  for (int depth : o.depth) {
+    for (int n : o.pp) {
+      if (n == 0) continue;
+      Result r{name("pp", n, depth), n, depth, {}, {}, 0};
+      for (int i = 0; i < o.reps; ++i) {
+        const double v = run_pp(n, depth, &r.hash);
+        if (v < 0) return 1;
+        r.tok_s.push_back(v);
+      }
+      results.push_back(r);
     }
-    results.push_back(r);
-  }
-  for (int n : o.tg) {
-    if (n == 0) continue;
-    Result r{"tg" + std::to_string(n), n, {}, {}, 0};
-    for (int i = 0; i < o.reps; ++i) {
-      if (probe) r.bw.push_back(probe->measure(2));
-      const double v = run_tg(n, &r.hash);
-      if (v < 0) return 1;
-      r.tok_s.push_back(v);
+    for (int n : o.tg) {
+      if (n == 0) continue;
+      Result r{name("tg", n, depth), n, depth, {}, {}, 0};
+      for (int i = 0; i < o.reps; ++i) {
+        if (probe) r.bw.push_back(probe->measure(2));
+        const double v = run_tg(n, depth, &r.hash);
+        if (v < 0) return 1;
+        r.tok_s.push_back(v);
+      }
+      results.push_back(r);
     }
-    results.push_back(r);
   }
 
   const double gb_tok = static_cast<double>(mi.bytes_per_token) / 1e9;
@@ -184,11 +212,11 @@ int run(const Opts& o) {
       const bool tg = r.test.rfind("tg", 0) == 0;
       const double bw = tg && !r.bw.empty() ? stats(r.bw).mean : bw0;
       std::printf("  {\"model\": \"%s\", \"weights\": \"%s\", \"head\": \"%s\", \"backend\": \"%s\", \"variant\": \"%s\", "
-                  "\"threads\": %d, \"test\": \"%s\", \"n_tokens\": %d, \"reps\": %d, \"tok_s_mean\": %.4f, "
+                  "\"threads\": %d, \"test\": \"%s\", \"n_tokens\": %d, \"n_depth\": %d, \"reps\": %d, \"tok_s_mean\": %.4f, "
                   "\"tok_s_stddev\": %.4f, \"ms_per_token\": %.4f, \"bytes_per_token\": %llu, \"gb_s\": %.3f, "
                   "\"read_bw_gb_s\": %.3f, \"bw_share\": %.4f, \"logits_hash\": \"%016llx\", \"samples\": [",
                   mi.path.c_str(), mi.weight_type.c_str(), mi.head_type.c_str(), eng->backend().name().c_str(),
-                  eng->backend().variant().c_str(), threads, r.test.c_str(), r.n_tokens, o.reps, st.mean, st.sd,
+                  eng->backend().variant().c_str(), threads, r.test.c_str(), r.n_tokens, r.depth, o.reps, st.mean, st.sd,
                   1e3 / st.mean, (unsigned long long)mi.bytes_per_token, tg ? gb_tok * st.mean : 0.0, bw,
                   tg && bw > 0 ? gb_tok * st.mean / bw : 0.0, (unsigned long long)r.hash);
       for (size_t j = 0; j < r.tok_s.size(); ++j) std::printf("%s%.4f", j ? ", " : "", r.tok_s[j]);
@@ -197,9 +225,9 @@ int run(const Opts& o) {
     std::printf("]\n");
     return 0;
   }
-  std::printf("| %-8s | %-5s | %-5s | %-10s | %3s | %-6s | %17s | %8s | %7s | %6s | %5s | %-16s |\n", "weights",
+  std::printf("| %-8s | %-5s | %-5s | %-10s | %3s | %-11s | %17s | %8s | %7s | %6s | %5s | %-16s |\n", "weights",
               "head", "bpt", "variant", "thr", "test", "t/s", "ms/tok", "GB/tok", "GB/s", "bw%", "logits hash");
-  std::printf("|----------|-------|-------|------------|-----|--------|-------------------|----------|---------|--------|-------|------------------|\n");
+  std::printf("|----------|-------|-------|------------|-----|-------------|-------------------|----------|---------|--------|-------|------------------|\n");
   for (const Result& r : results) {
     const Stat st = stats(r.tok_s);
     const bool tg = r.test.rfind("tg", 0) == 0;
@@ -209,7 +237,7 @@ int run(const Opts& o) {
     if (tg && bw > 0) std::snprintf(share, sizeof share, "%.1f", 100.0 * gb_tok * st.mean / bw);
     char ts[48];
     std::snprintf(ts, sizeof ts, "%.2f ± %.2f", st.mean, st.sd);
-    std::printf("| %-8s | %-5s | %5.3f | %-10s | %3d | %-6s | %17s | %8.2f | %7.3f | %6s | %5s | %016llx |\n",
+    std::printf("| %-8s | %-5s | %5.3f | %-10s | %3d | %-11s | %17s | %8.2f | %7.3f | %6s | %5s | %016llx |\n",
                 mi.weight_type.c_str(), mi.head_type.c_str(), gb_tok, eng->backend().variant().c_str(), threads,
                 r.test.c_str(), ts, 1e3 / st.mean, gb_tok, gbs, share, (unsigned long long)r.hash);
   }
@@ -225,6 +253,7 @@ BITNET_COMMAND("bench", "Measure prompt-processing and generation speed (llama-b
   add_model_options(sub, o->model);
   sub.add_option("-p,--n-prompt", o->pp, "Prompt lengths to test (0 = none); repeatable, e.g. -p 64 -p 512");
   sub.add_option("-n,--n-gen", o->tg, "Generation lengths to test (0 = none)");
+  sub.add_option("-d,--n-depth", o->depth, "Tokens already in the context before each test (default 0); repeatable");
   sub.add_option("-r,--repetitions", o->reps, "Repetitions of each test");
   sub.add_flag("--json", o->json, "Print results as JSON");
   sub.add_flag("--no-warmup", o->no_warmup, "Skip the warm-up run");

@@ -124,6 +124,16 @@ TEST(Cli, BadOptionValues) {
   EXPECT_NE(run("frobnicate").code, 0);
 }
 
+TEST(Cli, BenchReportsEveryTestAtEveryDepth) {
+  CliResult r = run("bench -m " + tiny_model() + " -p 8 -n 4 -d 0 -d 16 -r 2 -t 2 --no-bw --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* t : {"\"test\": \"pp8\"", "\"test\": \"tg4\"", "\"test\": \"pp8@d16\"", "\"test\": \"tg4@d16\"",
+                        "\"n_depth\": 16", "\"logits_hash\""})
+    EXPECT_NE(r.out.find(t), std::string::npos) << t << "\n" << r.out;
+  expect_one_error_line(run("bench -m " + tiny_model() + " -p 8 -n 4 -d -1 --no-bw"), "-d");
+  expect_one_error_line(run("bench -m " + tiny_model() + " -c 64 -p 8 -n 4 -d 60 --no-bw"), "context");
+}
+
 TEST(Cli, PerplexityPrintsPplLast) {
   const std::string p = (test_tmp_dir() / "cli_text.txt").string();
   std::ofstream f(p);
