@@ -1,4 +1,4 @@
-// Attention-head and f16 conversion kernels of every table on this machine vs the reference:
+// Attention (GQA group) and f16 conversion kernels of every table on this machine vs the reference:
 // f16 <-> f32 rows bit-identical (round to nearest even); attention |out - ref| <= 1e-5 * max|v|
 // (fp32 reassociation of the dot products and of the weighted sum).
 #include "ops_util.h"
@@ -6,36 +6,57 @@
 namespace bitnet::testing {
 namespace {
 
-TEST(OpsAttention, HeadMatchesReference) {
+TEST(OpsAttention, GroupMatchesReference) {
   std::mt19937 rng(31);
   int cases = 0;
   for (const cpu::KernelTable* table : cpu::available_kernels()) {
-    for (int d : {64, 128, 96, 20}) {
-      for (int64_t n : {1, 2, 17, 300}) {
-        for (bool f16 : {true, false}) {
-          const int64_t stride = 3 * d + 8;  // rows of a cache with several kv heads
-          std::normal_distribution<float> nd(0.0f, 1.0f);
-          std::vector<float> q(static_cast<size_t>(d)), kf(static_cast<size_t>(n * stride)), vf(static_cast<size_t>(n * stride));
-          for (auto& x : q) x = nd(rng);
-          for (auto& x : kf) x = nd(rng);
-          for (auto& x : vf) x = nd(rng);
-          std::vector<uint16_t> kh(kf.size()), vh(vf.size());
-          f32_to_f16_row(kf.data(), static_cast<int64_t>(kf.size()), kh.data());
-          f32_to_f16_row(vf.data(), static_cast<int64_t>(vf.size()), vh.data());
-          const void* k = f16 ? static_cast<const void*>(kh.data()) : kf.data();
-          const void* v = f16 ? static_cast<const void*>(vh.data()) : vf.data();
-          std::vector<float> o_ref(static_cast<size_t>(d)), o(static_cast<size_t>(d)), sc(static_cast<size_t>(n));
-          cpu::attention_head_f32_ref(q.data(), k, v, stride, n, d, 0.125f, f16, o_ref.data(), sc.data());
-          table->attention_head(q.data(), k, v, stride, n, d, 0.125f, f16, o.data(), sc.data());
-          for (int c = 0; c < d; ++c)
-            ASSERT_NEAR(o[static_cast<size_t>(c)], o_ref[static_cast<size_t>(c)], 2e-5f * 4.0f)
-                << table->isa << " d=" << d << " n=" << n << " f16=" << f16 << " c=" << c;
-          ++cases;
+    for (int d : {64, 128, 96, 20, 40}) {
+      for (int64_t n : {1, 2, 5, 17, 300}) {
+        for (int g : {1, 2, 3, 4, 5, 8}) {
+          for (bool f16 : {true, false}) {
+            const int64_t stride = 3 * d + 8;  // rows of a cache with several kv heads
+            std::normal_distribution<float> nd(0.0f, 1.0f);
+            std::vector<float> q(static_cast<size_t>(g * d)), kf(static_cast<size_t>(n * stride)),
+                vf(static_cast<size_t>(n * stride));
+            for (auto& x : q) x = nd(rng);
+            for (auto& x : kf) x = nd(rng);
+            for (auto& x : vf) x = nd(rng);
+            std::vector<uint16_t> kh(kf.size()), vh(vf.size());
+            f32_to_f16_row(kf.data(), static_cast<int64_t>(kf.size()), kh.data());
+            f32_to_f16_row(vf.data(), static_cast<int64_t>(vf.size()), vh.data());
+            const void* k = f16 ? static_cast<const void*>(kh.data()) : kf.data();
+            const void* v = f16 ? static_cast<const void*>(vh.data()) : vf.data();
+            std::vector<float> o_ref(q.size()), o(q.size()), sc(static_cast<size_t>(g * n));
+            cpu::attention_f32_ref(q.data(), g, k, v, stride, n, d, 0.125f, f16, o_ref.data(), sc.data());
+            table->attention(q.data(), g, k, v, stride, n, d, 0.125f, f16, o.data(), sc.data());
+            for (size_t c = 0; c < o.size(); ++c)
+              ASSERT_NEAR(o[c], o_ref[c], 2e-5f * 4.0f)
+                  << table->isa << " d=" << d << " n=" << n << " g=" << g << " f16=" << f16 << " c=" << c;
+            ++cases;
+          }
         }
       }
     }
   }
-  std::printf("[ ops ] attention head: %d cases\n", cases);
+  std::printf("[ ops ] attention: %d cases\n", cases);
+}
+
+// Softmax arguments far below the row maximum (exp underflow in the vector exp) and equal scores.
+TEST(OpsAttention, ExtremeScores) {
+  for (const cpu::KernelTable* table : cpu::available_kernels()) {
+    const int d = 64, g = 2;
+    const int64_t n = 40, stride = d;
+    std::vector<float> q(static_cast<size_t>(g * d), 0.0f), kf(static_cast<size_t>(n * stride)), vf(kf.size());
+    q[0] = 30.0f;       // head 0: scores 30 * k[j][0] * scale span hundreds
+    for (int64_t j = 0; j < n; ++j) {
+      kf[static_cast<size_t>(j * stride)] = static_cast<float>(j % 7) * 4.0f - 12.0f;
+      for (int c = 0; c < d; ++c) vf[static_cast<size_t>(j * stride + c)] = static_cast<float>((j * 31 + c) % 11) - 5.0f;
+    }
+    std::vector<float> o_ref(q.size()), o(q.size()), sc(static_cast<size_t>(g * n));
+    cpu::attention_f32_ref(q.data(), g, kf.data(), vf.data(), stride, n, d, 1.0f, false, o_ref.data(), sc.data());
+    table->attention(q.data(), g, kf.data(), vf.data(), stride, n, d, 1.0f, false, o.data(), sc.data());
+    for (size_t c = 0; c < o.size(); ++c) ASSERT_NEAR(o[c], o_ref[c], 1e-4f) << table->isa << " c=" << c;
+  }
 }
 
 TEST(OpsAttention, F16ConversionsBitIdentical) {

@@ -508,22 +508,23 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
   BITNET_CHECK(n_ctx <= kc.rows);
   const bool f16 = kc.dtype == DType::F16;
   const int d = p.head_dim;
-  const auto fn = kernels_->attention_head;
-  // One work item = (token, query head); the kernel widens f16 rows itself. Short contexts run on
-  // the calling thread: dispatching costs more than the work.
-  const int64_t items = q.rows * p.n_head;
-  const int64_t work = items * n_ctx * d;
+  const auto fn = kernels_->attention;
+  // One work item = (token, kv head): the kernel reads the cache rows once for the group's `group`
+  // query heads and widens f16 rows itself. Short contexts run on the calling thread: dispatching
+  // costs more than the work.
+  const int64_t items = q.rows * p.n_head_kv;
+  const int64_t work = items * group * n_ctx * d;
   auto body = [&](int64_t b, int64_t e) {
-    std::vector<float> scores(static_cast<size_t>(n_ctx));
+    std::vector<float> scores(static_cast<size_t>(group * n_ctx));
     for (int64_t item = b; item < e; ++item) {
-      const int64_t t = item / p.n_head;
-      const int h = static_cast<int>(item % p.n_head);
-      const int kvh = h / group;
+      const int64_t t = item / p.n_head_kv;
+      const int kvh = static_cast<int>(item % p.n_head_kv);
       const size_t es = f16 ? 2 : 4;
       const uint8_t* kb = kc.host<uint8_t>() + static_cast<size_t>(kvh * d) * es;
       const uint8_t* vb = vc.host<uint8_t>() + static_cast<size_t>(kvh * d) * es;
-      fn(q.host<float>() + t * q.stride + h * d, kb, vb, kc.stride, pos0 + t + 1, d, p.scale, f16,
-         out.host<float>() + t * out.stride + h * d, scores.data());
+      const int64_t h0 = static_cast<int64_t>(kvh) * group * d;
+      fn(q.host<float>() + t * q.stride + h0, group, kb, vb, kc.stride, pos0 + t + 1, d, p.scale, f16,
+         out.host<float>() + t * out.stride + h0, scores.data());
     }
   };
   if (work < (int64_t{1} << 16)) body(0, items);

@@ -39,7 +39,7 @@ const KernelTable& ref_kernels() {
     k.gemm_float = {"gemm_float_f32_ref", gemm_float_f32_ref, nullptr, nullptr, nullptr};
     k.quantize_act = quantize_act_f32_i8_ref;
     k.rmsnorm = rmsnorm_f32_ref;
-    k.attention_head = attention_head_f32_ref;
+    k.attention = attention_f32_ref;
     k.f32_to_f16 = f32_to_f16_ref;
     k.f16_to_f32 = f16_to_f32_ref;
     return k;

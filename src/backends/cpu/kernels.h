@@ -71,11 +71,13 @@ using QuantizeActFn = void (*)(const float* x, int64_t k, int8_t* q, float* s);
 // One row: y = g * (x * inv), inv = 1 / sqrt(mean(x^2) + eps) (sum of squares in double in ref).
 using RmsnormFn = void (*)(const float* x, const float* g, int64_t d, float eps, float* y);
 
-// Causal attention of one query head over n cache rows (positions 0..n-1): scores = scale * q.k_j,
-// softmax (max-subtracted, fp32), out = sum_j p_j * v_j. k/v rows are `stride` elements apart, f16
-// or f32; `scores` is caller scratch of n floats. d = head dim (multiple of 8 in fast kernels).
-using AttnHeadFn = void (*)(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                            float scale, bool f16, float* out, float* scores);
+// Causal attention of the g query heads that share one kv head (a GQA group; g = 1 for MHA) over n
+// cache rows (positions 0..n-1): per head, scores = scale * q.k_j, softmax (max-subtracted, fp32),
+// out = sum_j p_j * v_j. Head h's query is at q + h*d and its output at out + h*d; k/v rows are
+// `stride` elements apart, f16 or f32; `scores` is caller scratch of g*n floats. d = head dim
+// (multiple of 8 in fast kernels). Grouping lets a kernel read each cache row once for all g heads.
+using AttnFn = void (*)(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
+                        float scale, bool f16, float* out, float* scores);
 // Row conversions f32 -> f16 (round to nearest even) and f16 -> f32 (KV cache, embeddings).
 using CvtF32F16Fn = void (*)(const float* x, int64_t n, uint16_t* y);
 using CvtF16F32Fn = void (*)(const uint16_t* x, int64_t n, float* y);
@@ -107,7 +109,7 @@ struct KernelTable {
   FloatKernels gemm_float;  // F32, F16, BF16, Q8_0, Q4_K, Q6_K weights; f32 activations
   QuantizeActFn quantize_act = nullptr;
   RmsnormFn rmsnorm = nullptr;
-  AttnHeadFn attention_head = nullptr;
+  AttnFn attention = nullptr;
   CvtF32F16Fn f32_to_f16 = nullptr;
   CvtF16F32Fn f16_to_f32 = nullptr;
 
@@ -143,8 +145,8 @@ void gemm_float_f32_ref(const FloatView& w, const float* x, int64_t n, float* y,
                         int64_t r0, int64_t r1, const uint8_t* prep = nullptr, uint8_t* scratch = nullptr);
 void quantize_act_f32_i8_ref(const float* x, int64_t k, int8_t* q, float* s);
 void rmsnorm_f32_ref(const float* x, const float* g, int64_t d, float eps, float* y);
-void attention_head_f32_ref(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                            float scale, bool f16, float* out, float* scores);
+void attention_f32_ref(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
+                       float scale, bool f16, float* out, float* scores);
 void f32_to_f16_ref(const float* x, int64_t n, uint16_t* y);
 void f16_to_f32_ref(const uint16_t* x, int64_t n, float* y);
 

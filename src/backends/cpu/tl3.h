@@ -111,6 +111,16 @@ static inline int decoded_perm(int o) {
   const int u3 = o / 32, lane = (o % 32) / 16, v = 16 * u3 + o % 16;
   return 48 * (v / 24) + 6 * ((v % 24) / 3) + 3 * lane + v % 3;
 }
+// A decoded-mode preparation for n tokens: token i's activations at acts + i * kp, its sum at sumq[i].
+struct DecodedPrep {
+  int64_t kp;
+  const int8_t* acts;
+  const int32_t* sumq;
+};
+static inline DecodedPrep decoded_prep(const Header& h, const uint8_t* prep, int64_t n) {
+  const int64_t kp = decoded_row_bytes(h);
+  return {kp, reinterpret_cast<const int8_t*>(prep), reinterpret_cast<const int32_t*>(prep + n * kp)};
+}
 size_t prep_decoded_size(const TernaryView& w, int64_t n);
 // Fills tokens [u0, u1) (one unit of work per token).
 void prep_decoded(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out);

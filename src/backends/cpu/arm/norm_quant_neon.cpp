@@ -68,14 +68,10 @@ inline float32x4_t kv4(const void* base, bool f16, int64_t off) {
   return f16 ? vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(static_cast<const uint16_t*>(base) + off)))
              : vld1q_f32(static_cast<const float*>(base) + off);
 }
-}  // namespace
 
-void attention_head_f32_neon(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                             float scale, bool f16, float* out, float* scores) {
-  if (d % 4 != 0 || d > 256) {
-    attention_head_f32_ref(q, k, v, stride, n, d, scale, f16, out, scores);
-    return;
-  }
+// One head: the per-head NEON loop (each head of a group re-reads the cache rows).
+void attention_head_neon(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d,
+                         float scale, bool f16, float* out, float* scores) {
   const int nv = d / 4;
   float mx = -INFINITY;
   for (int64_t j = 0; j < n; ++j) {
@@ -98,6 +94,16 @@ void attention_head_f32_neon(const float* q, const void* k, const void* v, int64
     for (int c = 0; c < nv; ++c) acc[c] = vfmaq_n_f32(acc[c], kv4(v, f16, j * stride + 4 * c), p);
   }
   for (int c = 0; c < nv; ++c) vst1q_f32(out + 4 * c, acc[c]);
+}
+}  // namespace
+
+void attention_f32_neon(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
+                        float scale, bool f16, float* out, float* scores) {
+  if (d % 4 != 0 || d > 256) {
+    attention_f32_ref(q, g, k, v, stride, n, d, scale, f16, out, scores);
+    return;
+  }
+  for (int h = 0; h < g; ++h) attention_head_neon(q + h * d, k, v, stride, n, d, scale, f16, out + h * d, scores);
 }
 
 }  // namespace bitnet::cpu

@@ -20,7 +20,7 @@ KernelTable base_table() {
                   gemm_float_f32_neon_scratch, gemm_float_f32_neon_prep};
   k.quantize_act = quantize_act_f32_i8_neon;
   k.rmsnorm = rmsnorm_f32_neon;
-  k.attention_head = attention_head_f32_neon;
+  k.attention = attention_f32_neon;
   k.f32_to_f16 = f32_to_f16_neon;
   k.f16_to_f32 = f16_to_f32_neon;
   return k;

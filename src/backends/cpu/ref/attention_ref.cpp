@@ -1,4 +1,4 @@
-// Scalar reference attention for one query head over the KV cache, and f16 row conversions.
+// Scalar reference attention (a GQA group of query heads over the KV cache), and f16 row conversions.
 #include <cmath>
 #include <cstring>
 
@@ -15,8 +15,9 @@ void f16_to_f32_ref(const uint16_t* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = bitnet::f16_to_f32(x[i]);
 }
 
-void attention_head_f32_ref(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                            float scale, bool f16, float* out, float* scores) {
+namespace {
+void attention_head(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d, float scale,
+                    bool f16, float* out, float* scores) {
   auto elem = [&](const void* base, int64_t j, int c) {
     return f16 ? bitnet::f16_to_f32(static_cast<const uint16_t*>(base)[j * stride + c])
                : static_cast<const float*>(base)[j * stride + c];
@@ -39,6 +40,12 @@ void attention_head_f32_ref(const float* q, const void* k, const void* v, int64_
     const float p = scores[j] / sum;
     for (int c = 0; c < d; ++c) out[c] += p * elem(v, j, c);
   }
+}
+}  // namespace
+
+void attention_f32_ref(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
+                       float scale, bool f16, float* out, float* scores) {
+  for (int h = 0; h < g; ++h) attention_head(q + h * d, k, v, stride, n, d, scale, f16, out + h * d, scores);
 }
 
 }  // namespace bitnet::cpu

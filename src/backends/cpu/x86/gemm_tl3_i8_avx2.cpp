@@ -320,13 +320,11 @@ void tl3_dispatch_avx2(int64_t nt, const TernaryView& w, const uint8_t* tables, 
 void tl3_decoded_avx2(const TernaryView& w, const uint8_t* prep, const float* s_a, int64_t n, float* y,
                       int64_t ldy, int64_t r0, int64_t r1, uint8_t* scratch) {
   const Header& h = header(w.packed);
-  const int64_t kp = decoded_row_bytes(h);
-  const int8_t* acts = reinterpret_cast<const int8_t*>(prep);
-  const int32_t* sumq = reinterpret_cast<const int32_t*>(prep + n * kp);
+  const auto [kp, acts, sumq] = decoded_prep(h, prep, n);
   uint8_t* codes = scratch;  // 16 rows + 1 (an odd row count reads one row past)
   int32_t* s32 = reinterpret_cast<int32_t*>(scratch + (kRows + 1) * kp);
   std::memset(codes + kRows * kp, 1, static_cast<size_t>(kp));
-  const CodesEpilogue epi{h.d, !(h.flags & kIntSum), w.scale};
+  const CodesEpilogue epi = decoded_epilogue(h, w.scale);
   int64_t sb = (int64_t{192} << 10) / kp / kCodesTileTokens * kCodesTileTokens;
   if (sb < kCodesTileTokens) sb = kCodesTileTokens;
   for (int64_t t = r0 / kRows; t * kRows < r1; ++t) {

@@ -203,12 +203,10 @@ constexpr int64_t kDecodedRows = kRows + 4;  // the 4-row register tile may read
 void tl3_decoded_avx512(const TernaryView& w, const uint8_t* prep, const float* s_a, int64_t n, float* y,
                         int64_t ldy, int64_t r0, int64_t r1, uint8_t* scratch) {
   const Header& h = header(w.packed);
-  const int64_t kp = decoded_row_bytes(h);
-  const int8_t* acts = reinterpret_cast<const int8_t*>(prep);
-  const int32_t* sumq = reinterpret_cast<const int32_t*>(prep + n * kp);
+  const auto [kp, acts, sumq] = decoded_prep(h, prep, n);
   uint8_t* codes = scratch;
   std::memset(codes + kRows * kp, 1, static_cast<size_t>((kDecodedRows - kRows) * kp));
-  const CodesEpilogue epi{h.d, !(h.flags & kIntSum), w.scale};
+  const CodesEpilogue epi = decoded_epilogue(h, w.scale);
   for (int64_t t = r0 / kRows; t * kRows < r1; ++t) {
     const int64_t rb = t * kRows;
     const int64_t lo = r0 > rb ? r0 : rb, hi = r1 < rb + kRows ? r1 : rb + kRows;

@@ -22,7 +22,7 @@ const KernelTable& avx2_kernels() {
                     gemm_float_f32_avx2_scratch, gemm_float_f32_avx2_prep};
     k.quantize_act = quantize_act_f32_i8_avx2;
     k.rmsnorm = rmsnorm_f32_avx2;
-    k.attention_head = attention_head_f32_avx2;
+    k.attention = attention_f32_avx2;
     k.f32_to_f16 = f32_to_f16_avx2;
     k.f16_to_f32 = f16_to_f32_avx2;
     return k;
@@ -45,7 +45,7 @@ const KernelTable& avx512_kernels() {
                     gemm_float_f32_avx2_scratch, gemm_float_f32_avx2_prep};
     k.quantize_act = quantize_act_f32_i8_avx2;
     k.rmsnorm = rmsnorm_f32_avx2;
-    k.attention_head = attention_head_f32_avx2;
+    k.attention = attention_f32_avx2;
     k.f32_to_f16 = f32_to_f16_avx2;
     k.f16_to_f32 = f16_to_f32_avx2;
     return k;

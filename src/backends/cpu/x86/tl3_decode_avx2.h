@@ -68,6 +68,11 @@ alignas(16) static const int8_t kTl3Trits[3][16] = {{0, 0, 0, 0, 0, 1, 1, 1, 1, 
                                                    {0, 0, 1, 1, 1, -1, -1, -1, 0, 0, 0, 1, 1, 1, 0, 0},
                                                    {0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, 0, 0}};
 
+// The codes GEMM epilogue of a packed matrix with one block scale (I2_S: none).
+inline CodesEpilogue decoded_epilogue(const tl3::Header& h, float scale) {
+  return {h.d, !(h.flags & tl3::kIntSum), scale};
+}
+
 // Positions past the last unit of each of the 16 rows get code 1 (weight 0).
 inline void fill_decoded_tail(const tl3::Header& h, int64_t kp, uint8_t* codes) {
   const int64_t tail = tl3::decoded_units(h) * tl3::kUnitCodes;
