@@ -85,31 +85,36 @@ void scores_group(const float* q, const void* k, int64_t stride, int64_t n, int 
   for (; j < n; ++j) rows(j, std::integral_constant<int, 1>{});
 }
 
-// out[h*d + c] = inv[h] * sum_j p[h*n + j] * v[j][c] for G heads: CB chunks of 8 dims per pass over
-// the rows, so each v row chunk is loaded once for all G heads and G*CB accumulators stay in
-// registers.
+// out[h*d + c] = inv[h] * sum_j p[h*n + j] * v[j][c] for G heads and the CB chunks of 8 dims from
+// chunk c0: one pass over the rows loads each v row chunk once for all G heads; G*CB accumulators
+// in registers (no run-time bound inside the loop: with one, GCC 12 kept them on the stack).
+template <int G, int CB>
+void values_pass(const float* p, const void* v, int64_t stride, int64_t n, int d, bool f16, const float* inv,
+                 int c0, float* out) {
+  __m256 a[G][CB];
+  for (int h = 0; h < G; ++h)
+    for (int c = 0; c < CB; ++c) a[h][c] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < n; ++j) {
+    __m256 vr[CB];
+    for (int c = 0; c < CB; ++c) vr[c] = load_kv(v, f16, j * stride + 8 * (c0 + c));
+    for (int h = 0; h < G; ++h) {
+      const __m256 ph = _mm256_broadcast_ss(p + h * n + j);
+      for (int c = 0; c < CB; ++c) a[h][c] = _mm256_fmadd_ps(ph, vr[c], a[h][c]);
+    }
+  }
+  for (int h = 0; h < G; ++h)
+    for (int c = 0; c < CB; ++c)
+      _mm256_storeu_ps(out + h * d + 8 * (c0 + c), _mm256_mul_ps(a[h][c], _mm256_set1_ps(inv[h])));
+}
+
 template <int G>
 void values_group(const float* p, const void* v, int64_t stride, int64_t n, int d, bool f16, const float* inv,
                   float* out) {
   constexpr int CB = G == 1 ? 8 : (G == 2 ? 4 : 2);
   const int nv = d / 8;
-  for (int c0 = 0; c0 < nv; c0 += CB) {
-    const int nc = nv - c0 < CB ? nv - c0 : CB;
-    __m256 a[G][CB];
-    for (int h = 0; h < G; ++h)
-      for (int c = 0; c < CB; ++c) a[h][c] = _mm256_setzero_ps();
-    for (int64_t j = 0; j < n; ++j) {
-      __m256 vr[CB];
-      for (int c = 0; c < CB; ++c) vr[c] = c < nc ? load_kv(v, f16, j * stride + 8 * (c0 + c)) : _mm256_setzero_ps();
-      for (int h = 0; h < G; ++h) {
-        const __m256 ph = _mm256_broadcast_ss(p + h * n + j);
-        for (int c = 0; c < CB; ++c) a[h][c] = _mm256_fmadd_ps(ph, vr[c], a[h][c]);
-      }
-    }
-    for (int h = 0; h < G; ++h)
-      for (int c = 0; c < nc; ++c)
-        _mm256_storeu_ps(out + h * d + 8 * (c0 + c), _mm256_mul_ps(a[h][c], _mm256_set1_ps(inv[h])));
-  }
+  int c0 = 0;
+  for (; c0 + CB <= nv; c0 += CB) values_pass<G, CB>(p, v, stride, n, d, f16, inv, c0, out);
+  for (; c0 < nv; ++c0) values_pass<G, 1>(p, v, stride, n, d, f16, inv, c0, out);
 }
 
 template <int G>
