@@ -1,9 +1,10 @@
-// RMSNorm, per-token int8 activation quantization, attention of one head and f16 row conversions
+// RMSNorm, per-token int8 activation quantization, attention of a GQA group and f16 row conversions
 // with baseline AArch64 NEON. quantize_act is bit-identical to the reference: the same fp32 product,
 // vrndnq_f32 (round to nearest even), saturating narrows for the [-128, 127] clamp.
 #include <arm_neon.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "backends/cpu/arm/kernels_arm.h"
 
@@ -69,31 +70,78 @@ inline float32x4_t kv4(const void* base, bool f16, int64_t off) {
              : vld1q_f32(static_cast<const float*>(base) + off);
 }
 
-// One head: the per-head NEON loop (each head of a group re-reads the cache rows).
-void attention_head_neon(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                         float scale, bool f16, float* out, float* scores) {
+// Scores of G heads (queries at q + h*d) for rows [0, n) into scores[h*n + j], 2 rows per step:
+// each k row chunk is loaded (and widened) once for all G heads.
+template <int G>
+void scores_group_neon(const float* q, const void* k, int64_t stride, int64_t n, int d, float scale, bool f16,
+                       float* scores, float* mx) {
   const int nv = d / 4;
-  float mx = -INFINITY;
+  for (int h = 0; h < G; ++h) mx[h] = -INFINITY;
+  auto rows = [&](int64_t j, auto nr_tag) {
+    constexpr int NR = decltype(nr_tag)::value;
+    float32x4_t a[NR][G];
+    for (int r = 0; r < NR; ++r)
+      for (int h = 0; h < G; ++h) a[r][h] = vdupq_n_f32(0);
+    for (int c = 0; c < nv; ++c) {
+      float32x4_t kr[NR];
+      for (int r = 0; r < NR; ++r) kr[r] = kv4(k, f16, (j + r) * stride + 4 * c);
+      for (int h = 0; h < G; ++h) {
+        const float32x4_t qh = vld1q_f32(q + h * d + 4 * c);
+        for (int r = 0; r < NR; ++r) a[r][h] = vfmaq_f32(a[r][h], qh, kr[r]);
+      }
+    }
+    for (int h = 0; h < G; ++h)
+      for (int r = 0; r < NR; ++r) {
+        const float s = vaddvq_f32(a[r][h]) * scale;
+        scores[h * n + j + r] = s;
+        mx[h] = s > mx[h] ? s : mx[h];
+      }
+  };
+  int64_t j = 0;
+  for (; j + 2 <= n; j += 2) rows(j, std::integral_constant<int, 2>{});
+  for (; j < n; ++j) rows(j, std::integral_constant<int, 1>{});
+}
+
+// out[h*d + c] = inv[h] * sum_j p[h*n + j] * v[j][c] for G heads and CB chunks of 4 dims from chunk
+// c0, each v row chunk loaded once for all G heads; G*CB accumulators in registers.
+template <int G, int CB>
+void values_pass_neon(const float* p, const void* v, int64_t stride, int64_t n, int d, bool f16, const float* inv,
+                      int c0, float* out) {
+  float32x4_t a[G][CB];
+  for (int h = 0; h < G; ++h)
+    for (int c = 0; c < CB; ++c) a[h][c] = vdupq_n_f32(0);
   for (int64_t j = 0; j < n; ++j) {
-    float32x4_t a = vdupq_n_f32(0);
-    for (int c = 0; c < nv; ++c) a = vfmaq_f32(a, vld1q_f32(q + 4 * c), kv4(k, f16, j * stride + 4 * c));
-    const float s = vaddvq_f32(a) * scale;
-    scores[j] = s;
-    mx = s > mx ? s : mx;
+    float32x4_t vr[CB];
+    for (int c = 0; c < CB; ++c) vr[c] = kv4(v, f16, j * stride + 4 * (c0 + c));
+    for (int h = 0; h < G; ++h) {
+      const float ph = p[h * n + j];
+      for (int c = 0; c < CB; ++c) a[h][c] = vfmaq_n_f32(a[h][c], vr[c], ph);
+    }
   }
-  float sum = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    scores[j] = std::exp(scores[j] - mx);
-    sum += scores[j];
+  for (int h = 0; h < G; ++h)
+    for (int c = 0; c < CB; ++c) vst1q_f32(out + h * d + 4 * (c0 + c), vmulq_n_f32(a[h][c], inv[h]));
+}
+
+// The heads of one GQA group (G <= 4) over the cache: every k and v row is read once for all of them.
+template <int G>
+void attention_group_neon(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d,
+                          float scale, bool f16, float* out, float* scores) {
+  float mx[G], inv[G];
+  scores_group_neon<G>(q, k, stride, n, d, scale, f16, scores, mx);
+  for (int h = 0; h < G; ++h) {
+    float* s = scores + h * n;
+    float sum = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      s[j] = std::exp(s[j] - mx[h]);
+      sum += s[j];
+    }
+    inv[h] = 1.0f / sum;
   }
-  const float inv = 1.0f / sum;
-  float32x4_t acc[64];
-  for (int c = 0; c < nv; ++c) acc[c] = vdupq_n_f32(0);
-  for (int64_t j = 0; j < n; ++j) {
-    const float p = scores[j] * inv;
-    for (int c = 0; c < nv; ++c) acc[c] = vfmaq_n_f32(acc[c], kv4(v, f16, j * stride + 4 * c), p);
-  }
-  for (int c = 0; c < nv; ++c) vst1q_f32(out + 4 * c, acc[c]);
+  constexpr int CB = G == 1 ? 16 : (G == 2 ? 8 : 4);
+  const int nv = d / 4;
+  int c0 = 0;
+  for (; c0 + CB <= nv; c0 += CB) values_pass_neon<G, CB>(scores, v, stride, n, d, f16, inv, c0, out);
+  for (; c0 < nv; ++c0) values_pass_neon<G, 1>(scores, v, stride, n, d, f16, inv, c0, out);
 }
 }  // namespace
 
@@ -103,7 +151,18 @@ void attention_f32_neon(const float* q, int g, const void* k, const void* v, int
     attention_f32_ref(q, g, k, v, stride, n, d, scale, f16, out, scores);
     return;
   }
-  for (int h = 0; h < g; ++h) attention_head_neon(q + h * d, k, v, stride, n, d, scale, f16, out + h * d, scores);
+  for (int h0 = 0; h0 < g; h0 += 4) {  // sub-groups of up to 4 heads
+    const int G = g - h0 < 4 ? g - h0 : 4;
+    const float* qh = q + h0 * d;
+    float* oh = out + h0 * d;
+    float* sh = scores + static_cast<int64_t>(h0) * n;
+    switch (G) {
+      case 1: attention_group_neon<1>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
+      case 2: attention_group_neon<2>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
+      case 3: attention_group_neon<3>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
+      default: attention_group_neon<4>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
+    }
+  }
 }
 
 }  // namespace bitnet::cpu
