@@ -28,10 +28,22 @@ TEST(OpsAttention, GroupMatchesReference) {
             const void* v = f16 ? static_cast<const void*>(vh.data()) : vf.data();
             std::vector<float> o_ref(q.size()), o(q.size()), sc(static_cast<size_t>(g * n));
             cpu::attention_f32_ref(q.data(), g, k, v, stride, n, d, 0.125f, f16, o_ref.data(), sc.data());
-            table->attention(q.data(), g, k, v, stride, n, d, 0.125f, f16, o.data(), sc.data());
+            table->attention(q.data(), g, k, v, stride, n, d, 0.125f, f16, o.data(), sc.data(), nullptr);
             for (size_t c = 0; c < o.size(); ++c)
               ASSERT_NEAR(o[c], o_ref[c], 2e-5f * 4.0f)
                   << table->isa << " d=" << d << " n=" << n << " g=" << g << " f16=" << f16 << " c=" << c;
+            // Partial mode: unnormalized output plus (max, sum) per head.
+            std::vector<float> ml_ref(static_cast<size_t>(2 * g)), ml(ml_ref.size());
+            cpu::attention_f32_ref(q.data(), g, k, v, stride, n, d, 0.125f, f16, o_ref.data(), sc.data(), ml_ref.data());
+            table->attention(q.data(), g, k, v, stride, n, d, 0.125f, f16, o.data(), sc.data(), ml.data());
+            for (int h = 0; h < g; ++h) {
+              const float l = ml_ref[static_cast<size_t>(2 * h + 1)];
+              ASSERT_NEAR(ml[static_cast<size_t>(2 * h)], ml_ref[static_cast<size_t>(2 * h)], 1e-4f) << table->isa;
+              ASSERT_NEAR(ml[static_cast<size_t>(2 * h + 1)], l, 1e-5f * l) << table->isa;
+              for (int c = 0; c < d; ++c)
+                ASSERT_NEAR(o[static_cast<size_t>(h * d + c)], o_ref[static_cast<size_t>(h * d + c)], 8e-5f * l)
+                    << table->isa << " partial d=" << d << " n=" << n << " g=" << g << " c=" << c;
+            }
             ++cases;
           }
         }
@@ -54,7 +66,7 @@ TEST(OpsAttention, ExtremeScores) {
     }
     std::vector<float> o_ref(q.size()), o(q.size()), sc(static_cast<size_t>(g * n));
     cpu::attention_f32_ref(q.data(), g, kf.data(), vf.data(), stride, n, d, 1.0f, false, o_ref.data(), sc.data());
-    table->attention(q.data(), g, kf.data(), vf.data(), stride, n, d, 1.0f, false, o.data(), sc.data());
+    table->attention(q.data(), g, kf.data(), vf.data(), stride, n, d, 1.0f, false, o.data(), sc.data(), nullptr);
     for (size_t c = 0; c < o.size(); ++c) ASSERT_NEAR(o[c], o_ref[c], 1e-4f) << table->isa << " c=" << c;
   }
 }

@@ -253,6 +253,36 @@ TEST(OpsCpuBackend, ElementwiseRopeAttentionMatchFormulas) {
   }
 }
 
+// A decode step over a long cache: with several threads CpuBackend splits the rows into slices and
+// merges partial softmax results; the result must match one pass of the reference kernel.
+TEST(OpsCpuBackend, LongContextDecodeAttentionMatchesReference) {
+  std::mt19937 rng(25);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int heads = 8, kvh = 2, hd = 64, group = heads / kvh;
+  const int64_t ctx = 3000, kd = kvh * hd;
+  std::vector<uint16_t> kh(static_cast<size_t>(ctx * kd)), vh(kh.size());
+  for (auto* c : {&kh, &vh})
+    for (auto& e : *c) e = f32_to_f16(nd(rng));
+  std::vector<float> q(static_cast<size_t>(heads * hd));
+  for (auto& e : q) e = nd(rng);
+  for (int64_t pos : {int64_t{5}, int64_t{700}, ctx - 1}) {
+    std::vector<float> want(q.size()), sc(static_cast<size_t>(group * (pos + 1)));
+    for (int kv = 0; kv < kvh; ++kv)
+      cpu::attention_f32_ref(q.data() + kv * group * hd, group, kh.data() + kv * hd, vh.data() + kv * hd, kd, pos + 1,
+                             hd, 0.125f, true, want.data() + kv * group * hd, sc.data());
+    for (const cpu::KernelTable* table : cpu::available_kernels())
+      for (int threads : {1, 2, 3}) {
+        CpuBackend be(threads, table);
+        Host qt = make(be, DType::F32, 1, heads * hd, q.data()), ot = make(be, DType::F32, 1, heads * hd);
+        Host kc = make(be, DType::F16, ctx, kd, kh.data()), vc = make(be, DType::F16, ctx, kd, vh.data());
+        be.attention(qt.t, kc.t, vc.t, pos, AttentionParams{heads, kvh, hd, 0.125f}, ot.t);
+        const auto got = read<float>(be, ot.t);
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_NEAR(got[i], want[i], 1e-4f) << table->isa << " threads=" << threads << " pos=" << pos << " i=" << i;
+      }
+  }
+}
+
 TEST(OpsCpuBackend, RejectsBadTernaryShapes) {
   CpuBackend be(1);
   std::vector<uint8_t> bytes(1024, 0x55);

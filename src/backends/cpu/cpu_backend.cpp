@@ -509,6 +509,47 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
   const bool f16 = kc.dtype == DType::F16;
   const int d = p.head_dim;
   const auto fn = kernels_->attention;
+  const size_t es = f16 ? 2 : 4;
+  // A decode step over a long cache has only n_head_kv work items (5 in 2B4T) for the threads:
+  // split the cache rows into slices, one partial result (unnormalized output, max, sum) per
+  // (kv head, slice), then merge them exactly like the softmax would (rescale by exp(m_s - M)).
+  const int nth = pool_.size();
+  int64_t slices = q.rows == 1 && nth > 1 ? (4 * nth + p.n_head_kv - 1) / p.n_head_kv : 1;
+  slices = std::min<int64_t>(slices, n_ctx / 256);
+  if (slices > 1) {
+    const int64_t gd = static_cast<int64_t>(group) * d, parts = p.n_head_kv * slices;
+    std::vector<float> part(static_cast<size_t>(parts * gd)), ml(static_cast<size_t>(parts * 2 * group));
+    pool_.parallel_for(parts, 1, [&](int64_t b, int64_t e) {
+      std::vector<float> scores(static_cast<size_t>(group * (n_ctx / slices + 1)));
+      for (int64_t item = b; item < e; ++item) {
+        const int kvh = static_cast<int>(item / slices);
+        const int64_t sl = item % slices, j0 = n_ctx * sl / slices, j1 = n_ctx * (sl + 1) / slices;
+        const size_t row0 = static_cast<size_t>(j0 * kc.stride + kvh * d) * es;
+        fn(q.host<float>() + kvh * gd, group, kc.host<uint8_t>() + row0, vc.host<uint8_t>() + row0, kc.stride,
+           j1 - j0, d, p.scale, f16, part.data() + item * gd, scores.data(), ml.data() + item * 2 * group);
+      }
+    });
+    for (int kvh = 0; kvh < p.n_head_kv; ++kvh)
+      for (int h = 0; h < group; ++h) {
+        const float* mlh = ml.data() + (kvh * slices) * 2 * group + 2 * h;  // slice s at + s * 2 * group
+        float M = -INFINITY;
+        for (int64_t sl = 0; sl < slices; ++sl) M = std::fmax(M, mlh[sl * 2 * group]);
+        float L = 0;
+        std::vector<float> w(static_cast<size_t>(slices));
+        for (int64_t sl = 0; sl < slices; ++sl) {
+          w[static_cast<size_t>(sl)] = std::exp(mlh[sl * 2 * group] - M);
+          L += mlh[sl * 2 * group + 1] * w[static_cast<size_t>(sl)];
+        }
+        float* o = out.host<float>() + (static_cast<int64_t>(kvh) * group + h) * d;
+        for (int c = 0; c < d; ++c) {
+          float acc = 0;
+          for (int64_t sl = 0; sl < slices; ++sl)
+            acc += w[static_cast<size_t>(sl)] * part[static_cast<size_t>((kvh * slices + sl) * gd + h * d + c)];
+          o[c] = acc / L;
+        }
+      }
+    return;
+  }
   // One work item = (token, kv head): the kernel reads the cache rows once for the group's `group`
   // query heads and widens f16 rows itself. Short contexts run on the calling thread: dispatching
   // costs more than the work.
@@ -519,12 +560,11 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
     for (int64_t item = b; item < e; ++item) {
       const int64_t t = item / p.n_head_kv;
       const int kvh = static_cast<int>(item % p.n_head_kv);
-      const size_t es = f16 ? 2 : 4;
       const uint8_t* kb = kc.host<uint8_t>() + static_cast<size_t>(kvh * d) * es;
       const uint8_t* vb = vc.host<uint8_t>() + static_cast<size_t>(kvh * d) * es;
       const int64_t h0 = static_cast<int64_t>(kvh) * group * d;
       fn(q.host<float>() + t * q.stride + h0, group, kb, vb, kc.stride, pos0 + t + 1, d, p.scale, f16,
-         out.host<float>() + t * out.stride + h0, scores.data());
+         out.host<float>() + t * out.stride + h0, scores.data(), nullptr);
     }
   };
   if (work < (int64_t{1} << 16)) body(0, items);

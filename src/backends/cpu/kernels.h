@@ -76,8 +76,11 @@ using RmsnormFn = void (*)(const float* x, const float* g, int64_t d, float eps,
 // out = sum_j p_j * v_j. Head h's query is at q + h*d and its output at out + h*d; k/v rows are
 // `stride` elements apart, f16 or f32; `scores` is caller scratch of g*n floats. d = head dim
 // (multiple of 8 in fast kernels). Grouping lets a kernel read each cache row once for all g heads.
+// With `ml` (2*g floats) the output is left unnormalized, out = sum_j exp(s_j - m) v_j, and
+// ml[2h] = m (the max score), ml[2h+1] = sum_j exp(s_j - m): partial results over a slice of the
+// rows that the caller merges (split decode attention).
 using AttnFn = void (*)(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                        float scale, bool f16, float* out, float* scores);
+                        float scale, bool f16, float* out, float* scores, float* ml);
 // Row conversions f32 -> f16 (round to nearest even) and f16 -> f32 (KV cache, embeddings).
 using CvtF32F16Fn = void (*)(const float* x, int64_t n, uint16_t* y);
 using CvtF16F32Fn = void (*)(const uint16_t* x, int64_t n, float* y);
@@ -146,7 +149,7 @@ void gemm_float_f32_ref(const FloatView& w, const float* x, int64_t n, float* y,
 void quantize_act_f32_i8_ref(const float* x, int64_t k, int8_t* q, float* s);
 void rmsnorm_f32_ref(const float* x, const float* g, int64_t d, float eps, float* y);
 void attention_f32_ref(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                       float scale, bool f16, float* out, float* scores);
+                       float scale, bool f16, float* out, float* scores, float* ml = nullptr);
 void f32_to_f16_ref(const float* x, int64_t n, uint16_t* y);
 void f16_to_f32_ref(const uint16_t* x, int64_t n, float* y);
 

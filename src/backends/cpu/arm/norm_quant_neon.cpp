@@ -125,7 +125,7 @@ void values_pass_neon(const float* p, const void* v, int64_t stride, int64_t n, 
 // The heads of one GQA group (G <= 4) over the cache: every k and v row is read once for all of them.
 template <int G>
 void attention_group_neon(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                          float scale, bool f16, float* out, float* scores) {
+                          float scale, bool f16, float* out, float* scores, float* ml) {
   float mx[G], inv[G];
   scores_group_neon<G>(q, k, stride, n, d, scale, f16, scores, mx);
   for (int h = 0; h < G; ++h) {
@@ -135,7 +135,11 @@ void attention_group_neon(const float* q, const void* k, const void* v, int64_t 
       s[j] = std::exp(s[j] - mx[h]);
       sum += s[j];
     }
-    inv[h] = 1.0f / sum;
+    inv[h] = ml ? 1.0f : 1.0f / sum;
+    if (ml) {
+      ml[2 * h] = mx[h];
+      ml[2 * h + 1] = sum;
+    }
   }
   constexpr int CB = G == 1 ? 16 : (G == 2 ? 8 : 4);
   const int nv = d / 4;
@@ -146,9 +150,9 @@ void attention_group_neon(const float* q, const void* k, const void* v, int64_t 
 }  // namespace
 
 void attention_f32_neon(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                        float scale, bool f16, float* out, float* scores) {
+                        float scale, bool f16, float* out, float* scores, float* ml) {
   if (d % 4 != 0 || d > 256) {
-    attention_f32_ref(q, g, k, v, stride, n, d, scale, f16, out, scores);
+    attention_f32_ref(q, g, k, v, stride, n, d, scale, f16, out, scores, ml);
     return;
   }
   for (int h0 = 0; h0 < g; h0 += 4) {  // sub-groups of up to 4 heads
@@ -156,11 +160,12 @@ void attention_f32_neon(const float* q, int g, const void* k, const void* v, int
     const float* qh = q + h0 * d;
     float* oh = out + h0 * d;
     float* sh = scores + static_cast<int64_t>(h0) * n;
+    float* mlh = ml ? ml + 2 * h0 : nullptr;
     switch (G) {
-      case 1: attention_group_neon<1>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
-      case 2: attention_group_neon<2>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
-      case 3: attention_group_neon<3>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
-      default: attention_group_neon<4>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
+      case 1: attention_group_neon<1>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
+      case 2: attention_group_neon<2>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
+      case 3: attention_group_neon<3>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
+      default: attention_group_neon<4>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
     }
   }
 }

@@ -17,7 +17,7 @@ void f16_to_f32_ref(const uint16_t* x, int64_t n, float* y) {
 
 namespace {
 void attention_head(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d, float scale,
-                    bool f16, float* out, float* scores) {
+                    bool f16, float* out, float* scores, float* ml) {
   auto elem = [&](const void* base, int64_t j, int c) {
     return f16 ? bitnet::f16_to_f32(static_cast<const uint16_t*>(base)[j * stride + c])
                : static_cast<const float*>(base)[j * stride + c];
@@ -37,15 +37,20 @@ void attention_head(const float* q, const void* k, const void* v, int64_t stride
   }
   for (int c = 0; c < d; ++c) out[c] = 0;
   for (int64_t j = 0; j < n; ++j) {
-    const float p = scores[j] / sum;
+    const float p = ml ? scores[j] : scores[j] / sum;
     for (int c = 0; c < d; ++c) out[c] += p * elem(v, j, c);
+  }
+  if (ml) {
+    ml[0] = mx;
+    ml[1] = sum;
   }
 }
 }  // namespace
 
 void attention_f32_ref(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                       float scale, bool f16, float* out, float* scores) {
-  for (int h = 0; h < g; ++h) attention_head(q + h * d, k, v, stride, n, d, scale, f16, out + h * d, scores);
+                       float scale, bool f16, float* out, float* scores, float* ml) {
+  for (int h = 0; h < g; ++h)
+    attention_head(q + h * d, k, v, stride, n, d, scale, f16, out + h * d, scores, ml ? ml + 2 * h : nullptr);
 }
 
 }  // namespace bitnet::cpu

@@ -119,7 +119,7 @@ void values_group(const float* p, const void* v, int64_t stride, int64_t n, int 
 
 template <int G>
 void attention_group(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d, float scale,
-                     bool f16, float* out, float* scores) {
+                     bool f16, float* out, float* scores, float* ml) {
   float mx[G], inv[G];
   scores_group<G>(q, k, stride, n, d, scale, f16, scores, mx);
   for (int h = 0; h < G; ++h) {  // softmax numerators in place, and 1 / their sum
@@ -137,16 +137,20 @@ void attention_group(const float* q, const void* k, const void* v, int64_t strid
       s[j] = std::exp(s[j] - mx[h]);
       sum += s[j];
     }
-    inv[h] = 1.0f / sum;
+    inv[h] = ml ? 1.0f : 1.0f / sum;
+    if (ml) {
+      ml[2 * h] = mx[h];
+      ml[2 * h + 1] = sum;
+    }
   }
   values_group<G>(scores, v, stride, n, d, f16, inv, out);
 }
 }  // namespace
 
 void attention_f32_avx2(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                        float scale, bool f16, float* out, float* scores) {
+                        float scale, bool f16, float* out, float* scores, float* ml) {
   if (d % 8 != 0 || d > 256) {
-    attention_f32_ref(q, g, k, v, stride, n, d, scale, f16, out, scores);
+    attention_f32_ref(q, g, k, v, stride, n, d, scale, f16, out, scores, ml);
     return;
   }
   // Heads in sub-groups of up to 4 (the 2B4T group; more would spill the accumulators).
@@ -155,11 +159,12 @@ void attention_f32_avx2(const float* q, int g, const void* k, const void* v, int
     const float* qh = q + h0 * d;
     float* oh = out + h0 * d;
     float* sh = scores + static_cast<int64_t>(h0) * n;
+    float* mlh = ml ? ml + 2 * h0 : nullptr;
     switch (G) {
-      case 1: attention_group<1>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
-      case 2: attention_group<2>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
-      case 3: attention_group<3>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
-      default: attention_group<4>(qh, k, v, stride, n, d, scale, f16, oh, sh); break;
+      case 1: attention_group<1>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
+      case 2: attention_group<2>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
+      case 3: attention_group<3>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
+      default: attention_group<4>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
     }
   }
 }
