@@ -52,6 +52,13 @@ __attribute__((noinline)) void tile_2x4(const uint8_t* c0p, const uint8_t* c1p, 
 constexpr int64_t kCodesTileRows = 8;
 constexpr int64_t kCodesTileTokens = 4;
 
+// Tokens per super-block: ~192 KiB of activations (of row_bytes each), so a block stays in the
+// 512 KiB L2 while the tiles' row groups stream over it; a multiple of the register tile's 4.
+inline int64_t codes_superblock_tokens(int64_t row_bytes) {
+  const int64_t nb = (int64_t{192} << 10) / row_bytes / kCodesTileTokens * kCodesTileTokens;
+  return nb < kCodesTileTokens ? kCodesTileTokens : nb;
+}
+
 // Scratch of gemm_codes_rows_avx2 for n tokens: int32 partial sums [n][8 rows][8 lanes].
 inline size_t codes_rows_scratch_avx2(int64_t n) { return static_cast<size_t>(kCodesTileRows * n * 32); }
 

@@ -74,8 +74,7 @@ void gemm_i2s_avx2_blocked(const TernaryView& w, const int8_t* q, const float* s
   int32_t* s32 = reinterpret_cast<int32_t*>(scratch + kCodesTileRows * k + (4 * n + 31) / 32 * 32);
   for (int64_t i = 0; i < n; ++i) sumq[i] = sum_i8_avx2(q + i * k, k);
   const CodesEpilogue epi{1.0f, false, w.scale};
-  int64_t nb = (int64_t{192} << 10) / k / kCodesTileTokens * kCodesTileTokens;
-  if (nb < kCodesTileTokens) nb = kCodesTileTokens;
+  const int64_t nb = codes_superblock_tokens(k);
   for (int64_t i = 0; i < n; i += nb) {
     const int64_t cnt = n - i < nb ? n - i : nb;
     for (int64_t r = r0; r < r1; r += kCodesTileRows) {

@@ -325,8 +325,7 @@ void tl3_decoded_avx2(const TernaryView& w, const uint8_t* prep, const float* s_
   int32_t* s32 = reinterpret_cast<int32_t*>(scratch + (kRows + 1) * kp);
   std::memset(codes + kRows * kp, 1, static_cast<size_t>(kp));
   const CodesEpilogue epi = decoded_epilogue(h, w.scale);
-  int64_t sb = (int64_t{192} << 10) / kp / kCodesTileTokens * kCodesTileTokens;
-  if (sb < kCodesTileTokens) sb = kCodesTileTokens;
+  const int64_t sb = codes_superblock_tokens(kp);
   for (int64_t t = r0 / kRows; t * kRows < r1; ++t) {
     const int64_t rb = t * kRows;
     const int64_t lo = r0 > rb ? r0 : rb, hi = r1 < rb + kRows ? r1 : rb + kRows;
@@ -345,8 +344,7 @@ void tl3_decoded_avx2(const TernaryView& w, const uint8_t* prep, const float* s_
 size_t tl3_decoded_scratch_avx2(const TernaryView& w, int64_t n) {
   if (!w.packed || n < kDecodeMinTokens) return 0;
   const int64_t kp = decoded_row_bytes(header(w.packed));
-  const int64_t sb = std::max<int64_t>((int64_t{192} << 10) / kp / kCodesTileTokens * kCodesTileTokens, kCodesTileTokens);
-  return static_cast<size_t>((kRows + 1) * kp) + codes_rows_scratch_avx2(std::min(n, sb));
+  return static_cast<size_t>((kRows + 1) * kp) + codes_rows_scratch_avx2(std::min(n, codes_superblock_tokens(kp)));
 }
 
 }  // namespace
