@@ -11,26 +11,6 @@
 namespace bitnet::testing {
 namespace {
 
-struct Host {
-  std::unique_ptr<Buffer> buf;
-  Tensor t;
-};
-
-Host make(Backend& be, DType dt, int64_t rows, int64_t cols, const void* data = nullptr) {
-  Host h;
-  h.buf = be.alloc(static_cast<size_t>(rows * cols) * dtype_size(dt)).value();
-  h.t = Tensor{h.buf.get(), 0, dt, rows, cols, cols};
-  if (data) be.upload(h.t, data, h.t.nbytes());
-  return h;
-}
-
-template <typename T>
-std::vector<T> read(Backend& be, const Tensor& t) {
-  std::vector<T> v(static_cast<size_t>(t.rows * t.cols));
-  be.download(t, v.data(), v.size() * sizeof(T));
-  return v;
-}
-
 MatrixSource source_of(const TernaryMatrix& w) {
   MatrixSource s;
   s.type = w.type;

@@ -15,15 +15,6 @@
 namespace bitnet::testing {
 namespace {
 
-struct HostTensor {
-  std::unique_ptr<Buffer> buf;
-  Tensor t;
-  HostTensor(Backend& be, DType dt, int64_t rows, int64_t cols) {
-    buf = be.alloc(static_cast<size_t>(rows * cols) * dtype_size(dt)).value();
-    t = Tensor{buf.get(), 0, dt, rows, cols, cols};
-  }
-};
-
 TEST(OpsKQuantGemm, EveryTableWithinTolerance) {
   std::mt19937 rng(21);
   int cases = 0;
@@ -120,7 +111,7 @@ TEST(OpsKQuantGemm, BackendLoadsRunsAndRejects) {
     MatrixSource src = matrix_source(type, w.k, w.m, w.bytes, "head");
     auto mat = be.load_matrix(src);
     ASSERT_TRUE(mat.is_ok()) << mat.status().to_string();
-    HostTensor x(be, DType::F32, 3, w.k), y(be, DType::F32, 3, w.m);
+    Host x = make(be, DType::F32, 3, w.k), y = make(be, DType::F32, 3, w.m);
     std::vector<float> xv(static_cast<size_t>(3 * w.k));
     std::normal_distribution<float> nd(0.0f, 1.0f);
     for (auto& v : xv) v = nd(rng);
@@ -131,7 +122,7 @@ TEST(OpsKQuantGemm, BackendLoadsRunsAndRejects) {
     cpu::gemm_float_f32_ref(w.view(), xv.data(), 3, yr.data(), w.m, 0, w.m);
     for (size_t i = 0; i < yv.size(); ++i) EXPECT_NEAR(yv[i], yr[i], 0.1 + 0.01 * std::fabs(yr[i])) << i;  // x rounding: sd ~0.01
     // Embedding lookup dequantizes the row.
-    HostTensor ids(be, DType::I32, 2, 1), rows(be, DType::F32, 2, w.k);
+    Host ids = make(be, DType::I32, 2, 1), rows = make(be, DType::F32, 2, w.k);
     const int32_t idv[2] = {69, 3};
     be.upload(ids.t, idv, sizeof idv);
     be.get_rows(**mat, ids.t, rows.t);

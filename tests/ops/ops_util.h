@@ -234,6 +234,27 @@ class TernaryRunner {
 };
 
 // BITNET_OPS_QUICK=1 trims the largest shapes (for runs under emulation: qemu, SIMDe).
+// A host tensor of a backend (its buffer kept alive), optionally filled from `data`; read() copies one back.
+struct Host {
+  std::unique_ptr<Buffer> buf;
+  Tensor t;
+};
+
+inline Host make(Backend& be, DType dt, int64_t rows, int64_t cols, const void* data = nullptr) {
+  Host h;
+  h.buf = be.alloc(static_cast<size_t>(rows * cols) * dtype_size(dt)).value();
+  h.t = Tensor{h.buf.get(), 0, dt, rows, cols, cols};
+  if (data) be.upload(h.t, data, h.t.nbytes());
+  return h;
+}
+
+template <typename T>
+inline std::vector<T> read(Backend& be, const Tensor& t) {
+  std::vector<T> v(static_cast<size_t>(t.rows * t.cols));
+  be.download(t, v.data(), v.size() * sizeof(T));
+  return v;
+}
+
 inline bool quick_mode() {
   const char* e = std::getenv("BITNET_OPS_QUICK");
   return e && *e && *e != '0';
