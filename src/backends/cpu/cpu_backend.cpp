@@ -529,13 +529,13 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
            j1 - j0, d, p.scale, f16, part.data() + item * gd, scores.data(), ml.data() + item * 2 * group);
       }
     });
+    std::vector<float> w(static_cast<size_t>(slices));  // per slice: exp(m_s - M)
     for (int kvh = 0; kvh < p.n_head_kv; ++kvh)
       for (int h = 0; h < group; ++h) {
         const float* mlh = ml.data() + (kvh * slices) * 2 * group + 2 * h;  // slice s at + s * 2 * group
         float M = -INFINITY;
         for (int64_t sl = 0; sl < slices; ++sl) M = std::fmax(M, mlh[sl * 2 * group]);
         float L = 0;
-        std::vector<float> w(static_cast<size_t>(slices));
         for (int64_t sl = 0; sl < slices; ++sl) {
           w[static_cast<size_t>(sl)] = std::exp(mlh[sl * 2 * group] - M);
           L += mlh[sl * 2 * group + 1] * w[static_cast<size_t>(sl)];

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "backends/cpu/attention_groups.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/x86/avx2_util.h"
 
@@ -153,20 +154,10 @@ void attention_f32_avx2(const float* q, int g, const void* k, const void* v, int
     attention_f32_ref(q, g, k, v, stride, n, d, scale, f16, out, scores, ml);
     return;
   }
-  // Heads in sub-groups of up to 4 (the 2B4T group; more would spill the accumulators).
-  for (int h0 = 0; h0 < g; h0 += 4) {
-    const int G = g - h0 < 4 ? g - h0 : 4;
-    const float* qh = q + h0 * d;
-    float* oh = out + h0 * d;
-    float* sh = scores + static_cast<int64_t>(h0) * n;
-    float* mlh = ml ? ml + 2 * h0 : nullptr;
-    switch (G) {
-      case 1: attention_group<1>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
-      case 2: attention_group<2>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
-      case 3: attention_group<3>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
-      default: attention_group<4>(qh, k, v, stride, n, d, scale, f16, oh, sh, mlh); break;
-    }
-  }
+  for_head_subgroups(g, [&](auto G, int h0) {
+    attention_group<decltype(G)::value>(q + h0 * d, k, v, stride, n, d, scale, f16, out + h0 * d,
+                                        scores + static_cast<int64_t>(h0) * n, ml ? ml + 2 * h0 : nullptr);
+  });
 }
 
 }  // namespace bitnet::cpu
