@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/kernels.h"
 #include "bitnet/engine.h"
 #include "model/synth.h"
 #include "test_tmp.h"
@@ -26,37 +27,45 @@ std::string synth_tmp(GgmlType w, GgmlType head = GgmlType::F16, uint64_t seed =
   return path;
 }
 
-std::unique_ptr<Engine> load(const std::string& path, int threads = 2, int64_t batch = 64) {
+std::unique_ptr<Engine> load(const std::string& path, int threads = 2, int64_t batch = 64,
+                             const cpu::KernelTable* table = nullptr) {
   EngineOptions eo;
   eo.n_ctx = 128;
   eo.n_batch = batch;
-  auto e = Engine::load(path, eo, std::make_unique<CpuBackend>(threads));
+  auto e = Engine::load(path, eo, std::make_unique<CpuBackend>(threads, table));
   EXPECT_TRUE(e.is_ok()) << e.status().to_string();
   return std::move(e).value();
 }
 
 const std::vector<int32_t> kPrompt = {256, 72, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100, 33, 10, 7, 300};
 
+// With the reference kernels both ways run the same arithmetic per (token, head): only the f16 KV
+// cache rounding order could differ. The SIMD tables run prompts through a tiled attention kernel
+// (online softmax over blocks of cache rows) and single tokens through the per-token one: fp32
+// reassociation, which the int8 activation rounding of 4 random layers amplifies to ~1% of the
+// largest logit (the kernels themselves agree with the reference to 1e-5 in tests/ops).
 TEST(Model, BatchedPromptMatchesTokenByToken) {
-  for (GgmlType w : {GgmlType::I2_S, GgmlType::TQ2_0, GgmlType::TQ1_0}) {
-    auto path = synth_tmp(w);
-    auto e = load(path, 2, 5);  // batch 5 forces several chunks
-    auto s1 = e->new_session(true).value();
-    ASSERT_TRUE(s1->eval(kPrompt, true).is_ok());
-    auto s2 = e->new_session().value();
-    for (size_t i = 0; i < kPrompt.size(); ++i) {
-      ASSERT_TRUE(s2->eval(std::span(&kPrompt[i], 1)).is_ok());
-      auto a = s1->logits_at(static_cast<int64_t>(i));
-      auto b = s2->logits();
-      float maxabs = 0, maxdiff = 0;
-      for (size_t j = 0; j < a.size(); ++j) {
-        ASSERT_TRUE(std::isfinite(a[j]));
-        maxabs = std::max(maxabs, std::fabs(a[j]));
-        maxdiff = std::max(maxdiff, std::fabs(a[j] - b[j]));
+  for (const cpu::KernelTable* table : {&cpu::ref_kernels(), &cpu::select_kernels()}) {
+    const float tol = table == &cpu::ref_kernels() ? 1e-3f : 3e-2f;
+    for (GgmlType w : {GgmlType::I2_S, GgmlType::TQ2_0, GgmlType::TQ1_0}) {
+      auto path = synth_tmp(w);
+      auto e = load(path, 2, 5, table);  // batch 5 forces several chunks
+      auto s1 = e->new_session(true).value();
+      ASSERT_TRUE(s1->eval(kPrompt, true).is_ok());
+      auto s2 = e->new_session().value();
+      for (size_t i = 0; i < kPrompt.size(); ++i) {
+        ASSERT_TRUE(s2->eval(std::span(&kPrompt[i], 1)).is_ok());
+        auto a = s1->logits_at(static_cast<int64_t>(i));
+        auto b = s2->logits();
+        float maxabs = 0, maxdiff = 0;
+        for (size_t j = 0; j < a.size(); ++j) {
+          ASSERT_TRUE(std::isfinite(a[j]));
+          maxabs = std::max(maxabs, std::fabs(a[j]));
+          maxdiff = std::max(maxdiff, std::fabs(a[j] - b[j]));
+        }
+        EXPECT_GT(maxabs, 0.1f);
+        EXPECT_LE(maxdiff, tol * maxabs) << table->isa << " format " << static_cast<int>(w) << " position " << i;
       }
-      EXPECT_GT(maxabs, 0.1f);
-      // Same math, different batching: only the f16 KV cache rounding order could differ.
-      EXPECT_LE(maxdiff, 1e-3f * maxabs) << "format " << static_cast<int>(w) << " position " << i;
     }
   }
 }

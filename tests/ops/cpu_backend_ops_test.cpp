@@ -233,9 +233,9 @@ TEST(OpsCpuBackend, ElementwiseRopeAttentionMatchFormulas) {
   }
 }
 
-// A decode step over a long cache: with several threads CpuBackend splits the rows into slices and
-// merges partial softmax results; the result must match one pass of the reference kernel.
-TEST(OpsCpuBackend, LongContextDecodeAttentionMatchesReference) {
+// Long caches: a decode step (CpuBackend splits the rows into slices and merges partial softmax
+// results) and a prompt chunk (blocks of tokens per work item) must match the reference kernel.
+TEST(OpsCpuBackend, LongContextAttentionMatchesReference) {
   std::mt19937 rng(25);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   const int heads = 8, kvh = 2, hd = 64, group = heads / kvh;
@@ -243,22 +243,41 @@ TEST(OpsCpuBackend, LongContextDecodeAttentionMatchesReference) {
   std::vector<uint16_t> kh(static_cast<size_t>(ctx * kd)), vh(kh.size());
   for (auto* c : {&kh, &vh})
     for (auto& e : *c) e = f32_to_f16(nd(rng));
-  std::vector<float> q(static_cast<size_t>(heads * hd));
+  const int64_t max_tokens = 37;
+  std::vector<float> q(static_cast<size_t>(max_tokens * heads * hd));
   for (auto& e : q) e = nd(rng);
-  for (int64_t pos : {int64_t{5}, int64_t{700}, ctx - 1}) {
-    std::vector<float> want(q.size()), sc(static_cast<size_t>(group * (pos + 1)));
-    for (int kv = 0; kv < kvh; ++kv)
-      cpu::attention_f32_ref(q.data() + kv * group * hd, group, kh.data() + kv * hd, vh.data() + kv * hd, kd, pos + 1,
-                             hd, 0.125f, true, want.data() + kv * group * hd, sc.data());
+  const std::pair<int64_t, int64_t> cases[] = {{5, 1}, {700, 1}, {ctx - 1, 1}, {700, max_tokens}, {0, max_tokens}};
+  for (auto [pos, nt] : cases) {
+    std::vector<float> want(static_cast<size_t>(nt * heads * hd));
+    std::vector<float> sc(static_cast<size_t>(cpu::attention_scratch_floats(static_cast<int>(nt), group, pos + nt, hd)));
+    for (int kv = 0; kv < kvh; ++kv) {
+      cpu::AttnArgs a;
+      a.q = q.data() + kv * group * hd;
+      a.ldq = heads * hd;
+      a.nq = static_cast<int>(nt);
+      a.g = group;
+      a.k = kh.data() + kv * hd;
+      a.v = vh.data() + kv * hd;
+      a.stride = kd;
+      a.n = pos + nt;
+      a.d = hd;
+      a.scale = 0.125f;
+      a.f16 = true;
+      a.out = want.data() + kv * group * hd;
+      a.ldo = heads * hd;
+      a.scratch = sc.data();
+      cpu::attention_f32_ref(a);
+    }
     for (const cpu::KernelTable* table : cpu::available_kernels())
       for (int threads : {1, 2, 3}) {
         CpuBackend be(threads, table);
-        Host qt = make(be, DType::F32, 1, heads * hd, q.data()), ot = make(be, DType::F32, 1, heads * hd);
+        Host qt = make(be, DType::F32, nt, heads * hd, q.data()), ot = make(be, DType::F32, nt, heads * hd);
         Host kc = make(be, DType::F16, ctx, kd, kh.data()), vc = make(be, DType::F16, ctx, kd, vh.data());
         be.attention(qt.t, kc.t, vc.t, pos, AttentionParams{heads, kvh, hd, 0.125f}, ot.t);
         const auto got = read<float>(be, ot.t);
         for (size_t i = 0; i < got.size(); ++i)
-          ASSERT_NEAR(got[i], want[i], 1e-4f) << table->isa << " threads=" << threads << " pos=" << pos << " i=" << i;
+          ASSERT_NEAR(got[i], want[i], 1e-4f)
+              << table->isa << " threads=" << threads << " pos=" << pos << " tokens=" << nt << " i=" << i;
       }
   }
 }

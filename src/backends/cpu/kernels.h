@@ -71,16 +71,39 @@ using QuantizeActFn = void (*)(const float* x, int64_t k, int8_t* q, float* s);
 // One row: y = g * (x * inv), inv = 1 / sqrt(mean(x^2) + eps) (sum of squares in double in ref).
 using RmsnormFn = void (*)(const float* x, const float* g, int64_t d, float eps, float* y);
 
-// Causal attention of the g query heads that share one kv head (a GQA group; g = 1 for MHA) over n
-// cache rows (positions 0..n-1): per head, scores = scale * q.k_j, softmax (max-subtracted, fp32),
-// out = sum_j p_j * v_j. Head h's query is at q + h*d and its output at out + h*d; k/v rows are
-// `stride` elements apart, f16 or f32; `scores` is caller scratch of g*n floats. d = head dim
-// (multiple of 8 in fast kernels). Grouping lets a kernel read each cache row once for all g heads.
-// With `ml` (2*g floats) the output is left unnormalized, out = sum_j exp(s_j - m) v_j, and
-// ml[2h] = m (the max score), ml[2h+1] = sum_j exp(s_j - m): partial results over a slice of the
-// rows that the caller merges (split decode attention).
-using AttnFn = void (*)(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                        float scale, bool f16, float* out, float* scores, float* ml);
+// Causal attention of nq consecutive query tokens x the g query heads that share one kv head (a
+// GQA group; g = 1 for MHA) over the KV cache: token t (0 <= t < nq) sees cache rows
+// [0, n - nq + 1 + t), so the last one sees all n. Per head: scores = scale * q.k_j, softmax
+// (max-subtracted, fp32), out = sum_j p_j * v_j. Query of token t, head h at q + t*ldq + h*d, its
+// output at out + t*ldo + h*d; k/v rows are `stride` elements apart, f16 or f32; d = head dim
+// (multiple of 8 in fast kernels). Grouping lets a kernel read each cache row once for all g heads,
+// and (prompts) for all nq tokens. `scratch` holds attention_scratch_floats(nq, g, n, d) floats.
+// With `ml` (nq == 1 only; 2*g floats) the output is left unnormalized, out = sum_j exp(s_j - m)
+// v_j, and ml[2h] = m (the max score), ml[2h+1] = sum_j exp(s_j - m): partial results over a
+// slice of the rows that the caller merges (split decode attention).
+struct AttnArgs {
+  const float* q = nullptr;
+  int64_t ldq = 0;
+  int nq = 1, g = 1;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  int64_t stride = 0, n = 0;
+  int d = 0;
+  float scale = 1.0f;
+  bool f16 = false;
+  float* out = nullptr;
+  int64_t ldo = 0;
+  float* scratch = nullptr;
+  float* ml = nullptr;
+};
+using AttnFn = void (*)(const AttnArgs& a);
+// Cache rows per block of the tiled (prompt) kernels, at most. Scratch: g*n scores (one token at a
+// time), or per query row a running output (d), a block of scores and (max, sum), plus one block
+// of widened k.
+constexpr int64_t kAttnBlock = 64;
+inline int64_t attention_scratch_floats(int nq, int g, int64_t n, int d) {
+  return int64_t{g} * n + int64_t{nq} * g * (d + kAttnBlock + 2) + kAttnBlock * d;
+}
 // Row conversions f32 -> f16 (round to nearest even) and f16 -> f32 (KV cache, embeddings).
 using CvtF32F16Fn = void (*)(const float* x, int64_t n, uint16_t* y);
 using CvtF16F32Fn = void (*)(const uint16_t* x, int64_t n, float* y);
@@ -148,8 +171,7 @@ void gemm_float_f32_ref(const FloatView& w, const float* x, int64_t n, float* y,
                         int64_t r0, int64_t r1, const uint8_t* prep = nullptr, uint8_t* scratch = nullptr);
 void quantize_act_f32_i8_ref(const float* x, int64_t k, int8_t* q, float* s);
 void rmsnorm_f32_ref(const float* x, const float* g, int64_t d, float eps, float* y);
-void attention_f32_ref(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                       float scale, bool f16, float* out, float* scores, float* ml = nullptr);
+void attention_f32_ref(const AttnArgs& a);
 void f32_to_f16_ref(const float* x, int64_t n, uint16_t* y);
 void f16_to_f32_ref(const uint16_t* x, int64_t n, float* y);
 

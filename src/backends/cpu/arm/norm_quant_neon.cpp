@@ -150,16 +150,21 @@ void attention_group_neon(const float* q, const void* k, const void* v, int64_t 
 }
 }  // namespace
 
-void attention_f32_neon(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                        float scale, bool f16, float* out, float* scores, float* ml) {
+void attention_f32_neon(const AttnArgs& a) {
+  const int d = a.d;
   if (d % 4 != 0 || d > 256) {
-    attention_f32_ref(q, g, k, v, stride, n, d, scale, f16, out, scores, ml);
+    attention_f32_ref(a);
     return;
   }
-  for_head_subgroups(g, [&](auto G, int h0) {
-    attention_group_neon<decltype(G)::value>(q + h0 * d, k, v, stride, n, d, scale, f16, out + h0 * d,
-                                             scores + static_cast<int64_t>(h0) * n, ml ? ml + 2 * h0 : nullptr);
-  });
+  for (int t = 0; t < a.nq; ++t) {  // token by token (x86 tiles prompts; not done for NEON yet)
+    const float* q = a.q + t * a.ldq;
+    float* out = a.out + t * a.ldo;
+    const int64_t n = a.n - a.nq + 1 + t;
+    for_head_subgroups(a.g, [&](auto G, int h0) {
+      attention_group_neon<decltype(G)::value>(q + h0 * d, a.k, a.v, a.stride, n, d, a.scale, a.f16, out + h0 * d,
+                                               a.scratch + static_cast<int64_t>(h0) * n, a.ml ? a.ml + 2 * h0 : nullptr);
+    });
+  }
 }
 
 }  // namespace bitnet::cpu

@@ -1,4 +1,4 @@
-// Scalar reference attention (a GQA group of query heads over the KV cache), and f16 row conversions.
+// Scalar reference attention (query tokens x a GQA group of heads over the KV cache), and f16 row conversions.
 #include <cmath>
 #include <cstring>
 
@@ -47,10 +47,11 @@ void attention_head(const float* q, const void* k, const void* v, int64_t stride
 }
 }  // namespace
 
-void attention_f32_ref(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                       float scale, bool f16, float* out, float* scores, float* ml) {
-  for (int h = 0; h < g; ++h)
-    attention_head(q + h * d, k, v, stride, n, d, scale, f16, out + h * d, scores, ml ? ml + 2 * h : nullptr);
+void attention_f32_ref(const AttnArgs& a) {
+  for (int t = 0; t < a.nq; ++t)
+    for (int h = 0; h < a.g; ++h)
+      attention_head(a.q + t * a.ldq + h * a.d, a.k, a.v, a.stride, a.n - a.nq + 1 + t, a.d, a.scale, a.f16,
+                     a.out + t * a.ldo + h * a.d, a.scratch, a.ml ? a.ml + 2 * h : nullptr);
 }
 
 }  // namespace bitnet::cpu

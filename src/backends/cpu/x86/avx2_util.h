@@ -41,6 +41,13 @@ inline float hsum_ps_avx2(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+inline float hmax_ps_avx2(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
 // Four horizontal sums of int32 vectors a, b, c, d into lanes 0..3 of an __m128i.
 inline __m128i hsum4_epi32_avx2(__m256i a, __m256i b, __m256i c, __m256i d) {
   const __m256i ab = _mm256_hadd_epi32(a, b);  // a01 a23 b01 b23 | a45 a67 b45 b67

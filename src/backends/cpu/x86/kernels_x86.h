@@ -23,8 +23,7 @@ void gemm_kquant_f32_avx2(const FloatView& w, const float* x, int64_t n, float* 
                           int64_t r1, const uint8_t* prep, uint8_t* scratch);
 void quantize_act_f32_i8_avx2(const float* x, int64_t k, int8_t* q, float* s);
 void rmsnorm_f32_avx2(const float* x, const float* g, int64_t d, float eps, float* y);
-void attention_f32_avx2(const float* q, int g, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                        float scale, bool f16, float* out, float* scores, float* ml);
+void attention_f32_avx2(const AttnArgs& a);
 void f32_to_f16_avx2(const float* x, int64_t n, uint16_t* y);
 void f16_to_f32_avx2(const uint16_t* x, int64_t n, float* y);
 
