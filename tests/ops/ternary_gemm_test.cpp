@@ -1,10 +1,14 @@
 // Ternary x int8 GEMV/GEMM conformance: every kernel table present on this machine x every ternary
-// format x shapes (ragged rows, K = 128 ... 6912, K not a multiple of 128 for I2_S, n = 1..17)
-// against the scalar reference on fresh random inputs.
+// format x shapes (ragged rows, K = 128 ... 6912, K not a multiple of 128 for I2_S, n = 1..17 and
+// 33: the TL3 prompt path runs from tl3::kDecodeMinTokens = 16 tokens, in 4-token register tiles
+// and, at K = 6912, in more than one token super-block) against the scalar reference on fresh
+// random inputs.
 //   I2_S: outputs bit-identical to the reference (exact int32 sum, same fp32 epilogue); integer sums
 //         checked exactly with s_a = scale = 1.
 //   TQ2_0 / TQ1_0: |y - y_ref| <= 2e-6 * sum_b |d_b| * sum_{j in b} |q_j| / s_a * scale (fp32
-//         reassociation of the per-block sums); integer sums exact with unit block scales.
+//         reassociation of the per-block sums); integer sums exact with unit block scales. With one
+//         block scale, a TL3 kernel (lookup or decoded tiles) must also match the portable TL3
+//         kernel bit for bit (same exact S, same epilogue).
 // Kernels are driven both with the shared preparation (what CpuBackend does) and standalone, with
 // row items that are and are not multiples of the kernel's row tile; rows outside the item range
 // must stay untouched.
@@ -44,9 +48,10 @@ std::vector<int64_t> tokens_for(const Shape& s) {
   if (s.k * s.m <= 256 * 33) {
     std::vector<int64_t> v;
     for (int64_t n = 1; n <= 17; ++n) v.push_back(n);
+    v.push_back(33);
     return v;
   }
-  return {1, 2, 4, 5, 17};
+  return {1, 2, 4, 5, 17, 33};
 }
 
 double tq_bound(const TernaryMatrix& w, int64_t r, const int8_t* q, float s_a) {
@@ -75,6 +80,15 @@ void check_case(const cpu::KernelTable& table, const TernaryMatrix& w, int64_t n
   cpu::ref_kernels().ternary(w.type)->gemm(v, q.data(), s_a.data(), n, y_ref.data(), ldy, 0, w.m, nullptr, nullptr);
 
   TernaryRunner runner(kern, v);
+  // A TQ matrix packed to TL3 with one block scale: the portable TL3 kernel's output, bit for bit.
+  std::vector<float> y_tl3;
+  if (w.type != GgmlType::I2_S && kern.pack == cpu::tl3::pack && runner.packed() &&
+      !(cpu::tl3::header(runner.view().packed).flags & cpu::tl3::kPerBlockScale)) {
+    y_tl3.assign(static_cast<size_t>(n * ldy), 0.0f);
+    AlignedBytes s(cpu::tl3::scratch_size_generic(runner.view(), n));
+    cpu::tl3::gemm_tl3_i8_generic(runner.view(), q.data(), s_a.data(), n, y_tl3.data(), ldy, 0, w.m, nullptr,
+                                  s.get());
+  }
   const float sentinel = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> y(static_cast<size_t>(n * ldy), sentinel);
   // A sub-range that starts and ends off the tile grid when possible.
@@ -95,6 +109,11 @@ void check_case(const cpu::KernelTable& table, const TernaryMatrix& w, int64_t n
       } else {
         const double tol = 2e-6 * tq_bound(w, r, q.data() + i * w.k, s_a[static_cast<size_t>(i)]) + 1e-30;
         ASSERT_NEAR(got, want, tol) << what << ": token " << i << " row " << r;
+        if (!y_tl3.empty()) {
+          const float tl3 = y_tl3[static_cast<size_t>(i * ldy + r)];
+          ASSERT_EQ(float_bits(got), float_bits(tl3))
+              << what << ": token " << i << " row " << r << " got " << got << ", portable TL3 kernel " << tl3;
+        }
       }
     }
   }
@@ -140,7 +159,7 @@ TEST(OpsTernaryGemm, IntegerSumsAreExact) {
         TernaryMatrix w = random_ternary(rng, type, s.k, s.m, Scales::kUnitInteger, 0.0);
         cpu::TernaryView v = w.view();
         v.scale = 1.0f;
-        for (int64_t n : {1, 3, 8, 17}) {
+        for (int64_t n : {1, 3, 8, 17, 33}) {
           std::vector<int8_t> q;
           std::vector<float> s_a;
           random_acts(rng, n, s.k, &q, &s_a);

@@ -88,9 +88,10 @@ int64_t prep_units(const TernaryView& w, int64_t n);
 void build_block_generic(const Header& h, const int8_t* q_token, int64_t b, uint8_t* table_token);
 void prep_generic(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out);
 
-// Decoded prompt path (x86): with n >= kDecodeMinTokens tokens a GEMM decodes each 16-row tile
-// once into byte codes c = w + 1 in {0,1,2} and runs the vpmaddubsw / vpdpbusd codes GEMM of the
-// I2_S kernels (many tokens reuse each decoded tile; per token and step a lookup costs 8 vector
+// Decoded prompt path (x86, and ARM with dotprod/i8mm: arm/tl3_decode_neon.h, which decodes w
+// itself for sdot/smmla): with n >= kDecodeMinTokens tokens a GEMM decodes each 16-row tile once
+// into byte codes c = w + 1 in {0,1,2} and runs the vpmaddubsw / vpdpbusd codes GEMM of the I2_S
+// kernels (many tokens reuse each decoded tile; per token and step a lookup costs 8 vector
 // ops for 96 multiply-adds, a codes GEMM 1 op per 16 (AVX2) or 64 (VNNI)). The codes of a row
 // come in "units" of two chunks (16 steps, 96 positions); within a unit, code o is the trit at
 // padded position 96u + decoded_perm(o), where the padded row is the 258-position blocks (the 256

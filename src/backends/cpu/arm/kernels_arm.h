@@ -36,10 +36,19 @@ void gemm_i2s_i8_neondot(const TernaryView& w, const int8_t* q, const float* s_a
                          int64_t ldy, int64_t r0, int64_t r1, const uint8_t* prep, uint8_t* scratch);
 size_t gemm_i2s_i8_neondot_scratch(const TernaryView& w, int64_t n);
 int32x4_t dot_i8x32_neondot(int8x16_t w0, int8x16_t w1, int8x16_t x0, int8x16_t x1);
+// TQ1_0 / TQ2_0 (TL3): decoded tiles for n >= tl3::kDecodeMinTokens, else gemm_tl3_i8_neon. The
+// preparation and scratch serve gemm_tl3_i8_neoni8mm too.
+void gemm_tl3_i8_neondot(const TernaryView& w, const int8_t* q, const float* s_a, int64_t n, float* y, int64_t ldy,
+                         int64_t r0, int64_t r1, const uint8_t* prep, uint8_t* scratch);
+size_t gemm_tl3_i8_neondot_scratch(const TernaryView& w, int64_t n);
+void gemm_tl3_i8_neondot_prep(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1,
+                              uint8_t* out);
 
 // + I8MM
 void gemm_i2s_i8_neoni8mm(const TernaryView& w, const int8_t* q, const float* s_a, int64_t n, float* y,
                           int64_t ldy, int64_t r0, int64_t r1, const uint8_t* prep, uint8_t* scratch);
 size_t gemm_i2s_i8_neoni8mm_scratch(const TernaryView& w, int64_t n);
+void gemm_tl3_i8_neoni8mm(const TernaryView& w, const int8_t* q, const float* s_a, int64_t n, float* y,
+                          int64_t ldy, int64_t r0, int64_t r1, const uint8_t* prep, uint8_t* scratch);
 
 }  // namespace bitnet::cpu
