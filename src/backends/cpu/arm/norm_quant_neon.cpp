@@ -136,11 +136,7 @@ void attention_group_neon(const float* q, const void* k, const void* v, int64_t 
       s[j] = std::exp(s[j] - mx[h]);
       sum += s[j];
     }
-    inv[h] = ml ? 1.0f : 1.0f / sum;
-    if (ml) {
-      ml[2 * h] = mx[h];
-      ml[2 * h + 1] = sum;
-    }
+    inv[h] = finish_softmax_head(mx[h], sum, ml ? ml + 2 * h : nullptr);
   }
   constexpr int CB = G == 1 ? 16 : (G == 2 ? 8 : 4);
   const int nv = d / 4;

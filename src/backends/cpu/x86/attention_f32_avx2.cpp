@@ -140,11 +140,7 @@ void attention_group(const float* q, const void* k, const void* v, int64_t strid
       s[j] = std::exp(s[j] - mx[h]);
       sum += s[j];
     }
-    inv[h] = ml ? 1.0f : 1.0f / sum;
-    if (ml) {
-      ml[2 * h] = mx[h];
-      ml[2 * h + 1] = sum;
-    }
+    inv[h] = finish_softmax_head(mx[h], sum, ml ? ml + 2 * h : nullptr);
   }
   values_group<G>(scores, v, stride, n, d, f16, inv, out);
 }
