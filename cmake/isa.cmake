@@ -8,8 +8,9 @@ elseif(BITNET_ARCH MATCHES "^(aarch64|arm64|ARM64)$")
   set(BITNET_ARM64 ON)
 endif()
 
-# Test-only: compile the AVX-512 kernels against SIMDe's emulation (Debian libsimde-dev) so the op
-# suite exercises them on CPUs without AVX-512. Never for release binaries (it is slow).
+# Test-only: compile the AVX-512 and AMX kernels against SIMDe's emulation (Debian libsimde-dev; the
+# AMX tile instructions in plain C++, x86/simd_amx.h) so the op suite exercises them on CPUs without
+# AVX-512 or AMX. Never for release binaries (it is slow).
 option(BITNET_AVX512_EMULATION "Emulate the AVX-512 kernels with SIMDe (tests only)" OFF)
 if(BITNET_AVX512_EMULATION)
   add_compile_definitions(BITNET_AVX512_EMULATED=1)
@@ -18,8 +19,11 @@ endif()
 function(bitnet_isa_flags_for_file file out_var)
   get_filename_component(name ${file} NAME_WE)
   set(flags "")
-  if(name MATCHES "_avx512vnni$|_avx512$|_avx512bw$|_avx512vbmi$" AND BITNET_AVX512_EMULATION)
+  if(name MATCHES "_avx512vnni$|_avx512$|_avx512bw$|_avx512vbmi$|_amx$" AND BITNET_AVX512_EMULATION)
     set(flags -mavx2 -mfma -mf16c -mbmi2 -DBITNET_SIMDE_AVX512=1)
+  elseif(name MATCHES "_amx$")
+    set(flags -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512vbmi -mavx2 -mfma -mf16c -mbmi2
+              -mamx-tile -mamx-int8)
   elseif(name MATCHES "_avx512vnni$|_avx512$|_avx512bw$|_avx512vbmi$")
     set(flags -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512vbmi -mavx2 -mfma -mf16c -mbmi2)
   elseif(name MATCHES "_avxvnni$")

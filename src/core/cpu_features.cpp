@@ -5,6 +5,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
@@ -15,6 +19,19 @@
 
 namespace bitnet {
 namespace {
+
+#if defined(__x86_64__)
+// Linux hands out the 8 KiB AMX tile-data state only on request, per process (kernel >= 5.16);
+// without it the first tile instruction faults. Asked once, during detection.
+bool amx_permitted() {
+#if defined(__linux__)
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+#endif
 
 #if defined(__APPLE__)
 bool sysctl_flag(const char* name) {
@@ -34,12 +51,13 @@ CpuFeatures detect() {
   const bool osxsave = c & bit_OSXSAVE;
   f.fma = c & bit_FMA;
   f.f16c = c & bit_F16C;
-  bool ymm_os = false, zmm_os = false;
+  bool ymm_os = false, zmm_os = false, tile_os = false;
   if (osxsave) {
     unsigned lo, hi;
     __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     ymm_os = (lo & 0x6) == 0x6;    // XMM + YMM state
     zmm_os = (lo & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
+    tile_os = (lo & 0x60000) == 0x60000;  // XTILECFG + XTILEDATA
   }
   f.avx = (c & bit_AVX) && ymm_os;
   f.fma = f.fma && ymm_os;
@@ -53,6 +71,9 @@ CpuFeatures detect() {
     f.avx512dq = (b & bit_AVX512DQ) && zmm_os;
     f.avx512vbmi = (c & bit_AVX512VBMI) && zmm_os;
     f.avx512vnni = (c & bit_AVX512VNNI) && zmm_os;
+#if defined(__x86_64__)
+    if ((d & (1u << 24)) && (d & (1u << 25)) && tile_os && amx_permitted()) f.amx_tile = f.amx_int8 = true;
+#endif
   }
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
     f.avxvnni = (a & (1u << 4)) && ymm_os;
@@ -112,6 +133,8 @@ std::vector<std::string> cpu_feature_names(const CpuFeatures& f) {
       {f.avx512vbmi, "avx512vbmi"},
       {f.avx512bf16, "avx512bf16"},
       {f.avxvnni, "avxvnni"},
+      {f.amx_tile, "amx_tile"},
+      {f.amx_int8, "amx_int8"},
       {f.neon, "neon"},
       {f.dotprod, "dotprod"},
       {f.i8mm, "i8mm"},

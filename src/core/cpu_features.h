@@ -13,6 +13,9 @@ struct CpuFeatures {
   bool sse42 = false, avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512vnni = false, avx512vbmi = false, avx512bf16 = false, avxvnni = false;
+  // AMX tiles + int8 dot products; only set once the OS granted this process the tile state
+  // (Linux: arch_prctl(ARCH_REQ_XCOMP_PERM), requested during detection).
+  bool amx_tile = false, amx_int8 = false;
   // ARM
   bool neon = false, dotprod = false, i8mm = false, fp16 = false, sve = false, sve2 = false,
        sme = false;

@@ -36,7 +36,7 @@ TEST(OpsKernelSelect, DefaultIsTheBestAvailable) {
     EXPECT_NE(t.isa, "ref");
   }
   if (f.avx512vnni && f.avx512vbmi && f.avx512bw) {
-    EXPECT_EQ(t.isa, "avx512");
+    EXPECT_EQ(t.isa, f.amx_int8 ? "amx" : "avx512");
   }
   if (f.arch == "aarch64") {
     EXPECT_NE(t.isa, "ref");

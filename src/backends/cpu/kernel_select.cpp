@@ -14,6 +14,7 @@ namespace bitnet::cpu {
 #if defined(__x86_64__)
 const KernelTable& avx2_kernels();
 const KernelTable& avx512_kernels();
+const KernelTable& amx_kernels();
 #elif defined(__aarch64__)
 const KernelTable& neon_kernels();
 const KernelTable& neondot_kernels();
@@ -69,6 +70,16 @@ const Candidate kCandidates[] = {
 #endif
      },
      avx512_kernels},
+    {"amx",
+     [](const CpuFeatures& f) {
+#if defined(BITNET_AVX512_EMULATED)  // test build: AVX-512 on SIMDe, the tile instructions in C++ (simd_amx.h)
+       return f.avx2 && f.fma && f.f16c && f.bmi2;
+#else
+       return f.avx2 && f.fma && f.f16c && f.bmi2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq &&
+              f.avx512vnni && f.avx512vbmi && f.amx_tile && f.amx_int8;
+#endif
+     },
+     amx_kernels},
 #elif defined(__aarch64__)
     {"neon", [](const CpuFeatures& f) { return f.neon; }, neon_kernels},
     {"neondot", [](const CpuFeatures& f) { return f.neon && f.dotprod && f.fp16; }, neondot_kernels},

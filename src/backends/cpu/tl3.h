@@ -123,6 +123,9 @@ static inline DecodedPrep decoded_prep(const Header& h, const uint8_t* prep, int
   return {kp, reinterpret_cast<const int8_t*>(prep), reinterpret_cast<const int32_t*>(prep + n * kp)};
 }
 size_t prep_decoded_size(const TernaryView& w, int64_t n);
+// One token's k activations q in the decoded order: decoded_row_bytes(h) bytes at `row`; returns
+// their sum.
+int32_t decoded_order_token(const Header& h, int64_t k, const int8_t* q, int8_t* row);
 // Fills tokens [u0, u1) (one unit of work per token).
 void prep_decoded(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out);
 // prep_size / prep_units of the kernels with the decoded path: decoded-order activations for

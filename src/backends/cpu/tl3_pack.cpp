@@ -1,4 +1,5 @@
 // TL3 repacking (load time) and the portable TL3 GEMM / table builder. Layout: tl3.h.
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -281,31 +282,36 @@ int64_t prep_units_decoding(const TernaryView& w, int64_t n) {
   return w.packed ? n : 0;
 }
 
+int32_t decoded_order_token(const Header& h, int64_t k, const int8_t* q, int8_t* row) {
+  static const auto perm = [] {
+    std::array<int, kUnitCodes> p{};
+    for (int o = 0; o < kUnitCodes; ++o) p[o] = decoded_perm(o);
+    return p;
+  }();
+  const int64_t kp = decoded_row_bytes(h), units = decoded_units(h);
+  // The padded row in place first (blocks of 256 activations + 2 zeros, zeros to the end) ...
+  for (int64_t b = 0; b < h.nb; ++b) {
+    std::memcpy(row + b * kPaddedBlock, q + b * kBlock, kBlock);
+    row[b * kPaddedBlock + kBlock] = row[b * kPaddedBlock + kBlock + 1] = 0;
+  }
+  std::memset(row + h.nb * kPaddedBlock, 0, static_cast<size_t>(kp - h.nb * kPaddedBlock));
+  // ... then each unit permuted into the decoder's order.
+  for (int64_t u = 0; u < units; ++u) {
+    int8_t tmp[kUnitCodes];
+    std::memcpy(tmp, row + u * kUnitCodes, kUnitCodes);
+    for (int o = 0; o < kUnitCodes; ++o) row[u * kUnitCodes + o] = tmp[perm[o]];
+  }
+  int32_t sum = 0;
+  for (int64_t j = 0; j < k; ++j) sum += q[j];
+  return sum;
+}
+
 void prep_decoded(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out) {
   const Header& h = header(w.packed);
-  const int64_t kp = decoded_row_bytes(h), units = decoded_units(h);
-  int perm[kUnitCodes];
-  for (int o = 0; o < kUnitCodes; ++o) perm[o] = decoded_perm(o);
+  const int64_t kp = decoded_row_bytes(h);
   int32_t* sums = reinterpret_cast<int32_t*>(out + n * kp);
-  for (int64_t i = u0; i < u1; ++i) {
-    const int8_t* qi = q + i * w.k;
-    int8_t* row = reinterpret_cast<int8_t*>(out + i * kp);
-    // The padded row in place first (blocks of 256 activations + 2 zeros, zeros to the end) ...
-    int32_t sum = 0;
-    for (int64_t b = 0; b < h.nb; ++b) {
-      std::memcpy(row + b * kPaddedBlock, qi + b * kBlock, kBlock);
-      row[b * kPaddedBlock + kBlock] = row[b * kPaddedBlock + kBlock + 1] = 0;
-    }
-    std::memset(row + h.nb * kPaddedBlock, 0, static_cast<size_t>(kp - h.nb * kPaddedBlock));
-    for (int64_t j = 0; j < w.k; ++j) sum += qi[j];
-    sums[i] = sum;
-    // ... then each unit permuted into the decoder's order.
-    for (int64_t u = 0; u < units; ++u) {
-      int8_t tmp[kUnitCodes];
-      std::memcpy(tmp, row + u * kUnitCodes, kUnitCodes);
-      for (int o = 0; o < kUnitCodes; ++o) row[u * kUnitCodes + o] = tmp[perm[o]];
-    }
-  }
+  for (int64_t i = u0; i < u1; ++i)
+    sums[i] = decoded_order_token(h, w.k, q + i * w.k, reinterpret_cast<int8_t*>(out + i * kp));
 }
 
 size_t scratch_size_generic(const TernaryView& w, int64_t) {

@@ -1,4 +1,4 @@
-// Declarations of the x86 kernels (definitions in the *_avx2.cpp / *_avx512vnni.cpp files, each
+// Declarations of the x86 kernels (definitions in the *_avx2.cpp / *_avx512vnni.cpp / *_amx.cpp files, each
 // compiled with its own ISA flags) for the table files kernels_avx2.cpp / kernels_avx512vnni.cpp.
 #pragma once
 
@@ -35,5 +35,19 @@ void gemm_tl3_i8_avx512vnni(const TernaryView& w, const int8_t* q, const float* 
                             int64_t ldy, int64_t r0, int64_t r1, const uint8_t* prep, uint8_t* scratch);
 size_t gemm_tl3_i8_avx512vnni_scratch(const TernaryView& w, int64_t n);
 void gemm_tl3_i8_avx512vnni_prep(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out);
+
+// AVX-512 (as above) + AMX-TILE + AMX-INT8: prompts through TDPBUSD, the rest through the AVX-512 kernels.
+void gemm_i2s_i8_amx(const TernaryView& w, const int8_t* q, const float* s_a, int64_t n, float* y, int64_t ldy,
+                     int64_t r0, int64_t r1, const uint8_t* prep, uint8_t* scratch);
+size_t gemm_i2s_i8_amx_scratch(const TernaryView& w, int64_t n);
+size_t gemm_i2s_i8_amx_prep_size(const TernaryView& w, int64_t n);
+int64_t gemm_i2s_i8_amx_prep_units(const TernaryView& w, int64_t n);
+void gemm_i2s_i8_amx_prep(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out);
+void gemm_tl3_i8_amx(const TernaryView& w, const int8_t* q, const float* s_a, int64_t n, float* y, int64_t ldy,
+                     int64_t r0, int64_t r1, const uint8_t* prep, uint8_t* scratch);
+size_t gemm_tl3_i8_amx_scratch(const TernaryView& w, int64_t n);
+size_t gemm_tl3_i8_amx_prep_size(const TernaryView& w, int64_t n);
+int64_t gemm_tl3_i8_amx_prep_units(const TernaryView& w, int64_t n);
+void gemm_tl3_i8_amx_prep(const TernaryView& w, const int8_t* q, int64_t n, int64_t u0, int64_t u1, uint8_t* out);
 
 }  // namespace bitnet::cpu

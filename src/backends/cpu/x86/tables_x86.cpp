@@ -5,6 +5,8 @@
 //           TL3 at load and run with vpshufb lookups; float heads with F16C + FMA.
 //   avx512: Ice Lake / Sapphire Rapids / Zen 4 and later (F, BW, VL, DQ, VNNI, VBMI): vpdpbusd for
 //           I2_S and the Q8_0 head, 64-byte vpshufb lookups for TL3.
+//   amx:    Sapphire Rapids and later Xeons (AVX-512 as above + AMX-TILE, AMX-INT8): prompt GEMMs
+//           through TDPBUSD tiles, everything else as avx512.
 #include "backends/cpu/tl3.h"
 #include "backends/cpu/x86/kernels_x86.h"
 
@@ -48,6 +50,20 @@ const KernelTable& avx512_kernels() {
     k.attention = attention_f32_avx2;
     k.f32_to_f16 = f32_to_f16_avx2;
     k.f16_to_f32 = f16_to_f32_avx2;
+    return k;
+  }();
+  return t;
+}
+
+const KernelTable& amx_kernels() {
+  static const KernelTable t = [] {
+    KernelTable k = avx512_kernels();
+    k.isa = "amx";
+    k.i2s = {"gemm_i2s_i8_amx", gemm_i2s_i8_amx, nullptr, nullptr, gemm_i2s_i8_amx_scratch, 32,
+             gemm_i2s_i8_amx_prep_size, gemm_i2s_i8_amx_prep_units, gemm_i2s_i8_amx_prep};
+    k.tq2_0 = {"gemm_tl3_i8_amx", gemm_tl3_i8_amx, tl3::pack_size, tl3::pack, gemm_tl3_i8_amx_scratch, tl3::kRows,
+               gemm_tl3_i8_amx_prep_size, gemm_tl3_i8_amx_prep_units, gemm_tl3_i8_amx_prep};
+    k.tq1_0 = k.tq2_0;
     return k;
   }();
   return t;
