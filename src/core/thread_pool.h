@@ -36,18 +36,23 @@ class ThreadPool {
   // Splits [0, n) into chunks of `grain` and hands them out dynamically: fn(begin, end).
   template <typename F>
   void parallel_for(int64_t n, int64_t grain, F&& fn) {
+    parallel_for_tid(n, grain, [&](int, int64_t b, int64_t e) { fn(b, e); });
+  }
+  // The same, telling fn which thread runs the chunk (for per-thread buffers): fn(tid, begin, end).
+  template <typename F>
+  void parallel_for_tid(int64_t n, int64_t grain, F&& fn) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     if (n_threads_ == 1 || n <= grain) {
-      fn(int64_t{0}, n);
+      fn(0, int64_t{0}, n);
       return;
     }
     std::atomic<int64_t> next{0};
-    run([&](int, int) {
+    run([&](int tid, int) {
       for (;;) {
         int64_t b = next.fetch_add(grain, std::memory_order_relaxed);
         if (b >= n) break;
-        fn(b, b + grain < n ? b + grain : n);
+        fn(tid, b, b + grain < n ? b + grain : n);
       }
     });
   }

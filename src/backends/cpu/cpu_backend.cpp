@@ -524,9 +524,14 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
   slices = std::min<int64_t>(slices, n_ctx / 256);
   if (slices > 1) {
     const int64_t gd = static_cast<int64_t>(group) * d, parts = p.n_head_kv * slices;
-    std::vector<float> part(static_cast<size_t>(parts * gd)), ml(static_cast<size_t>(parts * 2 * group));
-    pool_.parallel_for(parts, 1, [&](int64_t b, int64_t e) {
-      std::vector<float> scratch(static_cast<size_t>(cpu::attention_scratch_floats(1, group, n_ctx / slices + 1, d)));
+    attn_part_.resize(static_cast<size_t>(parts * gd));
+    attn_ml_.resize(static_cast<size_t>(parts * 2 * group));
+    attn_w_.resize(static_cast<size_t>(slices));
+    float* part = attn_part_.data();
+    float* ml = attn_ml_.data();
+    float* w = attn_w_.data();  // per slice: exp(m_s - M)
+    ensure_scratch(static_cast<size_t>(cpu::attention_scratch_floats(1, group, n_ctx / slices + 1, d)) * 4);
+    pool_.parallel_for_tid(parts, 1, [&](int tid, int64_t b, int64_t e) {
       for (int64_t item = b; item < e; ++item) {
         const int kvh = static_cast<int>(item / slices);
         const int64_t sl = item % slices, j0 = n_ctx * sl / slices, j1 = n_ctx * (sl + 1) / slices;
@@ -536,28 +541,27 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
         a.k = kc.host<uint8_t>() + row0;
         a.v = vc.host<uint8_t>() + row0;
         a.n = j1 - j0;
-        a.out = part.data() + item * gd;
-        a.scratch = scratch.data();
-        a.ml = ml.data() + item * 2 * group;
+        a.out = part + item * gd;
+        a.scratch = reinterpret_cast<float*>(scratch(tid));
+        a.ml = ml + item * 2 * group;
         fn(a);
       }
     });
-    std::vector<float> w(static_cast<size_t>(slices));  // per slice: exp(m_s - M)
     for (int kvh = 0; kvh < p.n_head_kv; ++kvh)
       for (int h = 0; h < group; ++h) {
-        const float* mlh = ml.data() + (kvh * slices) * 2 * group + 2 * h;  // slice s at + s * 2 * group
+        const float* mlh = ml + (kvh * slices) * 2 * group + 2 * h;  // slice s at + s * 2 * group
         float M = -INFINITY;
         for (int64_t sl = 0; sl < slices; ++sl) M = std::fmax(M, mlh[sl * 2 * group]);
         float L = 0;
         for (int64_t sl = 0; sl < slices; ++sl) {
-          w[static_cast<size_t>(sl)] = std::exp(mlh[sl * 2 * group] - M);
-          L += mlh[sl * 2 * group + 1] * w[static_cast<size_t>(sl)];
+          w[sl] = std::exp(mlh[sl * 2 * group] - M);
+          L += mlh[sl * 2 * group + 1] * w[sl];
         }
         float* o = out.host<float>() + (static_cast<int64_t>(kvh) * group + h) * d;
         for (int c = 0; c < d; ++c) {
           float acc = 0;
           for (int64_t sl = 0; sl < slices; ++sl)
-            acc += w[static_cast<size_t>(sl)] * part[static_cast<size_t>((kvh * slices + sl) * gd + h * d + c)];
+            acc += w[sl] * part[(kvh * slices + sl) * gd + h * d + c];
           o[c] = acc / L;
         }
       }
@@ -571,8 +575,8 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
   const int64_t tb = std::max(1, 64 / group), nblk = (q.rows + tb - 1) / tb;
   const int64_t items = nblk * p.n_head_kv;
   const int64_t work = q.rows * p.n_head_kv * group * n_ctx * d;
-  auto body = [&](int64_t b, int64_t e) {
-    std::vector<float> scratch(static_cast<size_t>(cpu::attention_scratch_floats(static_cast<int>(tb), group, n_ctx, d)));
+  ensure_scratch(static_cast<size_t>(cpu::attention_scratch_floats(static_cast<int>(tb), group, n_ctx, d)) * 4);
+  auto body = [&](int tid, int64_t b, int64_t e) {
     for (int64_t item = b; item < e; ++item) {
       const int64_t t0 = (nblk - 1 - item / p.n_head_kv) * tb, nt = std::min(tb, q.rows - t0);
       const int kvh = static_cast<int>(item % p.n_head_kv);
@@ -586,12 +590,12 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
       a.n = pos0 + t0 + nt;
       a.out = out.host<float>() + t0 * out.stride + h0;
       a.ldo = out.stride;
-      a.scratch = scratch.data();
+      a.scratch = reinterpret_cast<float*>(scratch(tid));
       fn(a);
     }
   };
-  if (work < (int64_t{1} << 16)) body(0, items);
-  else pool_.parallel_for(items, 1, body);
+  if (work < (int64_t{1} << 16)) body(0, 0, items);
+  else pool_.parallel_for_tid(items, 1, body);
 }
 
 void CpuBackend::glu(const Tensor& gate, const Tensor& up, GluAct act, const Tensor& out) {

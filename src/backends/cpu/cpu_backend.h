@@ -85,6 +85,8 @@ class CpuBackend final : public Backend {
   const cpu::KernelTable* kernels_;
   std::vector<std::unique_ptr<uint8_t, FreeDeleter>> scratch_;
   size_t scratch_bytes_ = 0;
+  // Split decode attention's partial results (see attention), kept between calls.
+  std::vector<float> attn_part_, attn_ml_, attn_w_;
   // Shared activation preparation of the last matmul_ternary (see matmul_ternary).
   struct PrepKey {
     const void* q;
