@@ -110,6 +110,10 @@ class Backend {
   // Per-token absmax int8: s = 127 / max(max|x|, 1e-5); q = clamp(round_half_even(x*s), -128, 127).
   // x: f32 [n, k]; q: i8 [n, k]; scale: f32 [n, 1] (holds s)
   virtual void quantize_act(const Tensor& x, const Tensor& q, const Tensor& scale) = 0;
+  // quantize_act(rmsnorm(x, gamma, eps)) without the f32 intermediate tensor (every ternary matmul
+  // input in BitNet is a normed row): bit-identical to the two ops.  x: f32 [n, d]; q, scale as above
+  virtual void rmsnorm_quantize(const Tensor& x, const Tensor& gamma, float eps, const Tensor& q,
+                                const Tensor& scale) = 0;
   // y[i, r] = (sum_j T[r, j] * q[i, j]) / scale[i] * w_scale  (integer sum, fp32 epilogue)
   // q: i8 [n, w.k]; scale: f32 [n, 1]; y: f32 [n, w.m]
   virtual void matmul_ternary(const Matrix& w, const Tensor& q, const Tensor& scale,

@@ -234,7 +234,6 @@ void Model::forward(std::span<const int32_t> tokens, int64_t pos0, KvCache& kv, 
   be.upload(posv, pos.data(), static_cast<size_t>(n) * 4);
 
   const Tensor x = shaped(ws.x, n, c.d_model), tmp = shaped(ws.tmp, n, c.d_model);
-  const Tensor xn_d = shaped(ws.xn, n, c.d_model), xn_q = shaped(ws.xn, n, c.q_dim());
   const Tensor q8_d = shaped(ws.q8, n, c.d_model), q8_q = shaped(ws.q8, n, c.q_dim());
   const Tensor q8_ff = shaped(ws.q8, n, c.n_ff), qs = shaped(ws.qs, n, 1);
   const Tensor q = shaped(ws.q, n, c.q_dim()), k = shaped(ws.k, n, c.kv_dim());
@@ -247,8 +246,7 @@ void Model::forward(std::span<const int32_t> tokens, int64_t pos0, KvCache& kv, 
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = layers_[l];
     // Attention block: q/k/v share one quantization of the normed input.
-    be.rmsnorm(x, L.attn_norm, c.rms_eps, xn_d);
-    be.quantize_act(xn_d, q8_d, qs);
+    be.rmsnorm_quantize(x, L.attn_norm, c.rms_eps, q8_d, qs);
     be.matmul_ternary(*L.wq, q8_d, qs, q);
     be.matmul_ternary(*L.wk, q8_d, qs, k);
     be.matmul_ternary(*L.wv, q8_d, qs, v);
@@ -256,26 +254,17 @@ void Model::forward(std::span<const int32_t> tokens, int64_t pos0, KvCache& kv, 
     be.rope(k, posv, static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim), c.rope_theta, c.rope);
     be.kv_store(k, v, kv.k(l), kv.v(l), pos0);
     be.attention(q, kv.k(l), kv.v(l), pos0, ap, attn);
-    const Tensor* o_in = &attn;
-    if (c.sub_norms) {  // SubLN before o_proj
-      be.rmsnorm(attn, L.attn_sub_norm, c.rms_eps, xn_q);
-      o_in = &xn_q;
-    }
-    be.quantize_act(*o_in, q8_q, qs);
+    if (c.sub_norms) be.rmsnorm_quantize(attn, L.attn_sub_norm, c.rms_eps, q8_q, qs);  // SubLN before o_proj
+    else be.quantize_act(attn, q8_q, qs);
     be.matmul_ternary(*L.wo, q8_q, qs, tmp);
     be.add(x, tmp, x);
     // FFN block: gate/up share one quantization; act(gate) * up; SubLN before down_proj.
-    be.rmsnorm(x, L.ffn_norm, c.rms_eps, xn_d);
-    be.quantize_act(xn_d, q8_d, qs);
+    be.rmsnorm_quantize(x, L.ffn_norm, c.rms_eps, q8_d, qs);
     be.matmul_ternary(*L.w_gate, q8_d, qs, gate);
     be.matmul_ternary(*L.w_up, q8_d, qs, up);
     be.glu(gate, up, c.act, gate);
-    const Tensor* d_in = &gate;
-    if (c.sub_norms) {
-      be.rmsnorm(gate, L.ffn_sub_norm, c.rms_eps, up);
-      d_in = &up;
-    }
-    be.quantize_act(*d_in, q8_ff, qs);
+    if (c.sub_norms) be.rmsnorm_quantize(gate, L.ffn_sub_norm, c.rms_eps, q8_ff, qs);  // SubLN before down_proj
+    else be.quantize_act(gate, q8_ff, qs);
     be.matmul_ternary(*L.w_down, q8_ff, qs, tmp);
     be.add(x, tmp, x);
   }

@@ -1,7 +1,7 @@
 // The CPU backend's ops through the Backend interface, for every kernel table on this machine and
 // 1, 2 and 3 threads, against a single-threaded backend running the reference table:
 // load_ternary (incl. repacking) + matmul_ternary with n = 1 and n = 64 (I2_S bit-identical, TQ
-// within the op-suite tolerance), load_matrix + matmul_float, quantize_act, rmsnorm; plus the
+// within the op-suite tolerance), load_matrix + matmul_float, quantize_act, rmsnorm, rmsnorm_quantize; plus the
 // reuse of prepared activation tables across consecutive matmuls and its invalidation.
 #include <cmath>
 
@@ -73,7 +73,6 @@ TEST(OpsCpuBackend, OtherOpsMatchReferenceBackend) {
       std::normal_distribution<float> nd(0.0f, 1.5f);
       for (auto& v : x) v = nd(rng);
       for (auto& v : g) v = nd(rng);
-      for (Backend* b : {static_cast<Backend*>(&ref), static_cast<Backend*>(&be)}) (void)b;
       // quantize_act: bit-identical
       Host xr = make(ref, DType::F32, n, d, x.data()), xb = make(be, DType::F32, n, d, x.data());
       Host qr = make(ref, DType::I8, n, d), qb = make(be, DType::I8, n, d);
@@ -89,6 +88,12 @@ TEST(OpsCpuBackend, OtherOpsMatchReferenceBackend) {
       be.rmsnorm(xb.t, gb.t, 1e-5f, yb.t);
       const auto a = read<float>(ref, yr.t), b2 = read<float>(be, yb.t);
       for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b2[i], 1e-6f * std::fabs(a[i]) + 1e-30f);
+      // rmsnorm_quantize: the same bits as rmsnorm then quantize_act on this backend
+      Host q2 = make(be, DType::I8, n, d), s2 = make(be, DType::F32, n, 1);
+      be.quantize_act(yb.t, qb.t, sb.t);
+      be.rmsnorm_quantize(xb.t, gb.t, 1e-5f, q2.t, s2.t);
+      EXPECT_EQ(read<int8_t>(be, qb.t), read<int8_t>(be, q2.t)) << table->isa << " rmsnorm_quantize";
+      EXPECT_EQ(read<float>(be, sb.t), read<float>(be, s2.t)) << table->isa << " rmsnorm_quantize";
       // matmul_float with an F16 and a Q8_0 head
       for (GgmlType ht : {GgmlType::F16, GgmlType::Q8_0}) {
         const int64_t m = 333;

@@ -187,7 +187,7 @@ CpuBackend::CpuBackend(int n_threads, const cpu::KernelTable* kernels)
 CpuBackend::~CpuBackend() {
   if (!prof_) return;
   static const char* kNames[OpProfile::kOps] = {"get_rows", "rmsnorm", "quantize_act", "matmul_ternary", "matmul_float",
-                                                "rope", "kv_store", "attention", "glu", "add"};
+                                                "rope", "kv_store", "attention", "glu", "add", "rmsnorm_quantize"};
   double total = 0;
   for (int i = 0; i < OpProfile::kOps; ++i) total += prof_->seconds[i];
   std::fprintf(stderr, "cpu profile (%s, %d threads): %.3f s in ops\n", kernels_->isa.c_str(), pool_.size(), total);
@@ -311,6 +311,24 @@ void CpuBackend::quantize_act(const Tensor& x, const Tensor& q, const Tensor& sc
   pool_.parallel_for(x.rows, 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
       fn(x.host<float>() + i * x.stride, x.cols, q.host<int8_t>() + i * q.stride, scale.host<float>() + i * scale.stride);
+  });
+}
+
+void CpuBackend::rmsnorm_quantize(const Tensor& x, const Tensor& gamma, float eps, const Tensor& q,
+                                  const Tensor& scale) {
+  OpTimer timed(prof_.get(), 10);
+  ++op_gen_;
+  BITNET_CHECK(x.cols == gamma.cols && q.cols == x.cols && q.rows == x.rows && scale.rows == x.rows);
+  const auto norm = kernels_->rmsnorm;
+  const auto quant = kernels_->quantize_act;
+  // Each normed row goes through the calling thread's scratch (d floats, stays in L1).
+  ensure_scratch(static_cast<size_t>(x.cols) * 4);
+  pool_.parallel_for_tid(x.rows, 1, [&](int tid, int64_t b, int64_t e) {
+    float* row = reinterpret_cast<float*>(scratch(tid));
+    for (int64_t i = b; i < e; ++i) {
+      norm(x.host<float>() + i * x.stride, gamma.host<float>(), x.cols, eps, row);
+      quant(row, x.cols, q.host<int8_t>() + i * q.stride, scale.host<float>() + i * scale.stride);
+    }
   });
 }
 

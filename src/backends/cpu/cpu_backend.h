@@ -36,6 +36,8 @@ class CpuBackend final : public Backend {
   void get_rows(const Matrix& table, const Tensor& ids, const Tensor& out) override;
   void rmsnorm(const Tensor& x, const Tensor& gamma, float eps, const Tensor& out) override;
   void quantize_act(const Tensor& x, const Tensor& q, const Tensor& scale) override;
+  void rmsnorm_quantize(const Tensor& x, const Tensor& gamma, float eps, const Tensor& q,
+                        const Tensor& scale) override;
   void matmul_ternary(const Matrix& w, const Tensor& q, const Tensor& scale, const Tensor& y) override;
   void matmul_float(const Matrix& w, const Tensor& x, const Tensor& y) override;
   void rope(const Tensor& x, const Tensor& pos, int n_heads, int head_dim, float theta,
@@ -50,7 +52,7 @@ class CpuBackend final : public Backend {
  private:
   // Optional per-op wall-time accounting (BITNET_CPU_PROFILE=1).
   struct OpProfile {
-    static constexpr int kOps = 10;
+    static constexpr int kOps = 11;
     double seconds[kOps] = {};
     uint64_t calls[kOps] = {};
   };
