@@ -112,6 +112,28 @@ inline void amx_epilogue(const int32_t* c, int64_t m0, int64_t m1, int64_t nt, c
   }
 }
 
+// The K loop of one register block: tmm0 += codes rows 0-15 x token block 0, and with kTwoTok /
+// kTwoRows also tmm1 (rows 0-15 x tokens 16-31), tmm2 (rows 16-31 x tokens 0-15), tmm3 (both second
+// halves). Tile numbers are part of the instructions, hence one instantiation per shape.
+template <bool kTwoTok, bool kTwoRows>
+inline void amx_steps(const uint8_t* c0, const uint8_t* c1, const uint8_t* b0, const uint8_t* b1, int64_t kp,
+                      int64_t nch) {
+  for (int64_t c = 0; c < nch; ++c) {
+    _tile_loadd(4, c0 + 64 * c, kp);
+    _tile_loadd(6, b0 + 1024 * c, 64);
+    _tile_dpbusd(0, 4, 6);
+    if constexpr (kTwoTok) {
+      _tile_loadd(7, b1 + 1024 * c, 64);
+      _tile_dpbusd(1, 4, 7);
+    }
+    if constexpr (kTwoRows) {
+      _tile_loadd(5, c1 + 64 * c, kp);
+      _tile_dpbusd(2, 5, 6);
+      if constexpr (kTwoTok) _tile_dpbusd(3, 5, 7);
+    }
+  }
+}
+
 // Rows [r + lo, r + hi) of y (0 <= lo < hi <= 32) for n tokens from a block of 32 code rows (row m at
 // codes + m * kp, 64-byte aligned, kp % 64 == 0; all 32 readable when hi > 16, else the first 16).
 // Needs AmxTiles.
@@ -132,40 +154,10 @@ inline void gemm_codes_rows_amx(const uint8_t* codes, int64_t lo, int64_t hi, co
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
-    if (two && two_rows) {
-      for (int64_t c = 0; c < nch; ++c) {
-        _tile_loadd(4, c0 + 64 * c, kp);
-        _tile_loadd(6, b0 + 1024 * c, 64);
-        _tile_dpbusd(0, 4, 6);
-        _tile_loadd(7, b1 + 1024 * c, 64);
-        _tile_dpbusd(1, 4, 7);
-        _tile_loadd(5, c1 + 64 * c, kp);
-        _tile_dpbusd(2, 5, 6);
-        _tile_dpbusd(3, 5, 7);
-      }
-    } else if (two) {
-      for (int64_t c = 0; c < nch; ++c) {
-        _tile_loadd(4, c0 + 64 * c, kp);
-        _tile_loadd(6, b0 + 1024 * c, 64);
-        _tile_dpbusd(0, 4, 6);
-        _tile_loadd(7, b1 + 1024 * c, 64);
-        _tile_dpbusd(1, 4, 7);
-      }
-    } else if (two_rows) {
-      for (int64_t c = 0; c < nch; ++c) {
-        _tile_loadd(4, c0 + 64 * c, kp);
-        _tile_loadd(6, b0 + 1024 * c, 64);
-        _tile_dpbusd(0, 4, 6);
-        _tile_loadd(5, c1 + 64 * c, kp);
-        _tile_dpbusd(2, 5, 6);
-      }
-    } else {
-      for (int64_t c = 0; c < nch; ++c) {
-        _tile_loadd(4, c0 + 64 * c, kp);
-        _tile_loadd(6, b0 + 1024 * c, 64);
-        _tile_dpbusd(0, 4, 6);
-      }
-    }
+    if (two && two_rows) amx_steps<true, true>(c0, c1, b0, b1, kp, nch);
+    else if (two) amx_steps<true, false>(c0, c1, b0, b1, kp, nch);
+    else if (two_rows) amx_steps<false, true>(c0, c1, b0, b1, kp, nch);
+    else amx_steps<false, false>(c0, c1, b0, b1, kp, nch);
     _tile_stored(0, acc[0], 64);
     _tile_stored(1, acc[1], 64);
     _tile_stored(2, acc[2], 64);
