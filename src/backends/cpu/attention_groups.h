@@ -1,10 +1,14 @@
 // The shared pieces of the SIMD attention kernels (x86/attention_f32_avx2.cpp,
-// arm/norm_quant_neon.cpp). The sub-group loop: the g query heads of a GQA group go in sub-groups of up to 4 (the 2B4T
+// arm/attention_f32_neon.cpp). The sub-group loop: the g query heads of a GQA group go in sub-groups of up to 4 (the 2B4T
 // group; more would spill the kernels' accumulators), each run by a kernel templated on its size.
 // Static inline on purpose (included by ISA-flagged files; see kernels.md).
 #pragma once
 
+#include <cstdint>
 #include <type_traits>
+#include <utility>
+
+#include "backends/cpu/kernels.h"
 
 namespace bitnet::cpu {
 
@@ -28,6 +32,24 @@ static inline float finish_softmax_head(float mx, float sum, float* ml) {
   ml[0] = mx;
   ml[1] = sum;
   return 1.0f;
+}
+
+// Prompt kernels (AttnArgs with nq tokens x g heads): query row i is token i / g, head i % g.
+static inline const float* query_row(const AttnArgs& a, int64_t i) {
+  return a.q + (i / a.g) * a.ldq + (i % a.g) * a.d;
+}
+
+// Calls fn(std::integral_constant<int, NR>{}, i0) over rows [0, nr) in register tiles of kTile rows,
+// then one tile of the remaining nr % kTile rows.
+template <class Fn, int... R>
+static inline void row_tile_rest(int rest, int64_t i0, Fn& fn, std::integer_sequence<int, R...>) {
+  ((rest == R + 1 ? (fn(std::integral_constant<int, R + 1>{}, i0), 0) : 0), ...);
+}
+template <int kTile, class Fn>
+static inline void for_row_tiles(int64_t nr, Fn&& fn) {
+  int64_t i0 = 0;
+  for (; i0 + kTile <= nr; i0 += kTile) fn(std::integral_constant<int, kTile>{}, i0);
+  if (nr > i0) row_tile_rest(static_cast<int>(nr - i0), i0, fn, std::make_integer_sequence<int, kTile - 1>{});
 }
 
 }  // namespace bitnet::cpu

@@ -194,8 +194,6 @@ void widen_block(const AttnArgs& a, int64_t j0, int bk, float* kt) {
     }
 }
 
-inline const float* query_row(const AttnArgs& a, int64_t i) { return a.q + (i / a.g) * a.ldq + (i % a.g) * a.d; }
-
 // s[i * kBk + j] = scale * q_i . k_j for rows [i0, i0 + NR), all kBk keys: NR x 16 keys per register tile.
 template <int NR>
 void block_scores(const AttnArgs& a, int64_t i0, const float* kt, float* s) {
@@ -248,21 +246,9 @@ void block_values(const AttnArgs& a, int64_t j0, int64_t i0, int bk, const float
   }
 }
 
-// Calls fn(std::integral_constant<int, NR>{}, i0) over rows [0, nr) in register tiles of up to 6
-// rows (12 accumulators: enough independent FMA chains to cover the FMA latency, 15 of 16 ymm).
-template <class Fn>
-void for_row_tiles(int64_t nr, Fn&& fn) {
-  int64_t i0 = 0;
-  for (; i0 + 6 <= nr; i0 += 6) fn(std::integral_constant<int, 6>{}, i0);
-  switch (nr - i0) {
-    case 1: fn(std::integral_constant<int, 1>{}, i0); break;
-    case 2: fn(std::integral_constant<int, 2>{}, i0); break;
-    case 3: fn(std::integral_constant<int, 3>{}, i0); break;
-    case 4: fn(std::integral_constant<int, 4>{}, i0); break;
-    case 5: fn(std::integral_constant<int, 5>{}, i0); break;
-    default: break;
-  }
-}
+// Register tiles of up to 6 query rows (12 accumulators: enough independent FMA chains to cover the
+// FMA latency, 15 of 16 ymm).
+constexpr int kTile = 6;
 
 void attention_tokens(const AttnArgs& a) {
   const int d = a.d;
@@ -281,7 +267,7 @@ void attention_tokens(const AttnArgs& a) {
   for (int64_t j0 = 0; j0 < a.n; j0 += kBk) {
     const int bk = static_cast<int>(std::min<int64_t>(kBk, a.n - j0));
     widen_block(a, j0, bk, kt);
-    for_row_tiles(nr, [&](auto NR, int64_t i0) { block_scores<decltype(NR)::value>(a, i0, kt, s); });
+    for_row_tiles<kTile>(nr, [&](auto NR, int64_t i0) { block_scores<decltype(NR)::value>(a, i0, kt, s); });
     for (int64_t i = 0; i < nr; ++i) {  // online softmax over this block
       float* si = s + i * kBk;
       const int64_t vis = std::clamp<int64_t>(a.n - a.nq + 1 + i / a.g - j0, 0, bk);  // causal limit
@@ -312,7 +298,7 @@ void attention_tokens(const AttnArgs& a) {
           _mm256_storeu_ps(o + i * d + c, _mm256_mul_ps(av, _mm256_loadu_ps(o + i * d + c)));
       }
     }
-    for_row_tiles(nr, [&](auto NR, int64_t i0) { block_values<decltype(NR)::value>(a, j0, i0, bk, s, o); });
+    for_row_tiles<kTile>(nr, [&](auto NR, int64_t i0) { block_values<decltype(NR)::value>(a, j0, i0, bk, s, o); });
   }
   for (int64_t i = 0; i < nr; ++i) {
     const __m256 inv = _mm256_set1_ps(1.0f / l[i]);
