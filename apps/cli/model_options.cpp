@@ -13,7 +13,7 @@ void add_model_options(CLI::App& app, ModelOptions& o, int64_t default_ctx) {
   app.add_option("-c,--ctx-size", o.ctx, "Context size in tokens (0 = the model's)");
   app.add_option("-b,--batch-size", o.batch, "Prompt tokens per forward pass");
   app.add_option("--head", o.head, "Convert the output head at load: f16 | q8_0 | q6_k | q4_k (fewer bytes per token, some accuracy)");
-  app.add_option("--kv-type", o.kv_type, "KV cache type: f16 | f32");
+  app.add_option("--kv-type", o.kv_type, "KV cache type: f16 | f32 | q8_0 (int8 with an f16 scale per 32 values)");
 }
 
 void add_sampling_options(CLI::App& app, SamplerParams& p) {
@@ -33,11 +33,11 @@ std::unique_ptr<Engine> load_engine(const ModelOptions& o) {
   eo.n_ctx = o.ctx;
   eo.n_batch = o.batch;
   eo.head_type = o.head;
-  if (o.kv_type != "f16" && o.kv_type != "f32") {
-    fail("--kv-type must be f16 or f32, not '" + o.kv_type + "'");
+  if (o.kv_type != "f16" && o.kv_type != "f32" && o.kv_type != "q8_0") {
+    fail("--kv-type must be f16, f32 or q8_0, not '" + o.kv_type + "'");
     return nullptr;
   }
-  eo.kv_f16 = o.kv_type == "f16";
+  eo.kv_type = o.kv_type;
   auto e = Engine::load(o.model, eo);
   if (!e) {
     fail(e.status().to_string());

@@ -25,7 +25,7 @@ struct EngineOptions {
   std::string device;           // auto | cpu | cuda[:N] | vulkan[:N] | metal; "" = $BITNET_DEVICE, else auto
   int n_threads = 0;            // CPU threads; 0 = all available cores
   int64_t n_ctx = 0;            // KV-cache length in tokens; 0 = the model's training context
-  bool kv_f16 = true;           // KV cache in f16 (halves its size) or f32
+  std::string kv_type = "f16";  // KV cache: "f16" (half of f32), "f32" or "q8_0" (~27% of f32; head dim % 32 == 0)
   int64_t n_batch = 256;        // max tokens per forward call during prompt processing
   std::string head_type;        // "" keep the file's head; "f16", "q8_0", "q6_k" or "q4_k" convert at load
 };

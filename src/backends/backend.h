@@ -22,8 +22,13 @@
 
 namespace bitnet {
 
-enum class DType : uint8_t { F32, F16, I8, I32 };
+// Q8_0 is for KV caches only: a row of `cols` values is cols int8 followed by cols / 32 f16 scales
+// (value = int8 * scale of its 32-block; 34 bytes per 32 values, as ggml's Q8_0); its `stride` counts
+// bytes (dtype_size 1).
+enum class DType : uint8_t { F32, F16, I8, I32, Q8_0 };
 size_t dtype_size(DType t);
+// Bytes of one row of `cols` values (Q8_0: with its scales).
+size_t row_bytes(DType t, int64_t cols);
 
 // Device memory owned by a backend. host() is non-null when the host may read/write it directly
 // (CPU, unified-memory GPUs).
@@ -123,7 +128,8 @@ class Backend {
   // In-place rotary embedding of x: f32 [n, n_heads * head_dim]; pos: i32 [n, 1].
   virtual void rope(const Tensor& x, const Tensor& pos, int n_heads, int head_dim, float theta,
                     RopeStyle style) = 0;
-  // Stores k, v (f32 [n, n_head_kv*head_dim]) into cache rows [pos0, pos0+n) (f32 or f16 cache).
+  // Stores k, v (f32 [n, n_head_kv*head_dim]) into cache rows [pos0, pos0+n) (f32, f16 or Q8_0 cache:
+  // per 32 values d = max|x| / 127 rounded to f16, q = rne(x / d)).
   virtual void kv_store(const Tensor& k, const Tensor& v, const Tensor& k_cache,
                         const Tensor& v_cache, int64_t pos0) = 0;
   // Causal attention of q (f32 [n, n_head*head_dim], token i at position pos0+i) over cache rows

@@ -93,7 +93,12 @@ Result<std::unique_ptr<Session>> Engine::new_session(bool want_all_logits) {
   auto& im = *s->impl_;
   im.engine = this;
   const ModelConfig& c = model_->config();
-  BITNET_ASSIGN_OR_RETURN(im.kv, KvCache::create(*backend_, c, opts_.n_ctx, opts_.kv_f16 ? DType::F16 : DType::F32));
+  DType kv_type;
+  if (opts_.kv_type == "f16") kv_type = DType::F16;
+  else if (opts_.kv_type == "f32") kv_type = DType::F32;
+  else if (opts_.kv_type == "q8_0") kv_type = DType::Q8_0;
+  else return Status(StatusCode::kInvalidArgument, "KV cache type must be f16, f32 or q8_0, not '" + opts_.kv_type + "'");
+  BITNET_ASSIGN_OR_RETURN(im.kv, KvCache::create(*backend_, c, opts_.n_ctx, kv_type));
   const int64_t batch = std::min(opts_.n_batch, opts_.n_ctx);
   BITNET_ASSIGN_OR_RETURN(im.ws, Workspace::create(*backend_, c, batch, want_all_logits));
   im.all_logits_capable = want_all_logits;

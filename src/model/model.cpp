@@ -45,11 +45,16 @@ Result<KvCache> KvCache::create(Backend& be, const ModelConfig& c, int64_t n_ctx
   KvCache kv;
   kv.n_ctx_ = n_ctx;
   kv.dtype_ = dtype;
-  const size_t per = static_cast<size_t>(n_ctx * c.kv_dim()) * dtype_size(dtype);
+  if (dtype == DType::Q8_0 && c.head_dim % 32 != 0)
+    return Status(StatusCode::kUnsupported, "a q8_0 KV cache needs a head dimension that is a multiple of 32 (this model: " +
+                                    std::to_string(c.head_dim) + "); use f16 or f32");
+  const size_t rb = row_bytes(dtype, c.kv_dim());
+  const size_t per = static_cast<size_t>(n_ctx) * rb;
   BITNET_ASSIGN_OR_RETURN(kv.buf_, be.alloc(per * 2 * static_cast<size_t>(c.n_layer)));
   for (int64_t l = 0; l < c.n_layer; ++l) {
     for (int kvi = 0; kvi < 2; ++kvi) {
-      Tensor t{kv.buf_.get(), per * static_cast<size_t>(2 * l + kvi), dtype, n_ctx, c.kv_dim(), c.kv_dim()};
+      const int64_t stride = static_cast<int64_t>(rb / dtype_size(dtype));  // elements (Q8_0: bytes)
+      Tensor t{kv.buf_.get(), per * static_cast<size_t>(2 * l + kvi), dtype, n_ctx, c.kv_dim(), stride};
       (kvi ? kv.v_ : kv.k_).push_back(t);
     }
   }

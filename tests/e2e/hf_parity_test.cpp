@@ -86,7 +86,7 @@ std::unique_ptr<Engine> load(const std::string& path, bool kv_f16) {
   EngineOptions o;
   o.device = "cpu";
   o.n_threads = 2;
-  o.kv_f16 = kv_f16;
+  o.kv_type = kv_f16 ? "f16" : "f32";
   auto e = Engine::load(path, o);
   EXPECT_TRUE(e.is_ok()) << e.status().to_string();
   return e.is_ok() ? std::move(e).value() : nullptr;

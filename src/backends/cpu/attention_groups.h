@@ -34,6 +34,20 @@ static inline float finish_softmax_head(float mx, float sum, float* ml) {
   return 1.0f;
 }
 
+// One side (k or v) of the cache as the kernels read it: row j's values of this kv head start at
+// base + j * row_bytes; f32, f16 or Q8_0 (int8 values, the f16 scale of values [32b, 32b + 32) at
+// row + scale_off + 2b). The per-ISA loaders turn (row, column) into 4 or 8 f32 values.
+struct KvSrc {
+  const uint8_t* base;
+  int64_t row_bytes;
+  bool f16, q8;
+  int64_t scale_off;
+};
+static inline KvSrc kv_src(const AttnArgs& a, const void* side) {
+  const int64_t es = a.q8 ? 1 : (a.f16 ? 2 : 4);
+  return {static_cast<const uint8_t*>(side), a.stride * es, a.f16, a.q8, a.scale_off};
+}
+
 // Prompt kernels (AttnArgs with nq tokens x g heads): query row i is token i / g, head i % g.
 static inline const float* query_row(const AttnArgs& a, int64_t i) {
   return a.q + (i / a.g) * a.ldq + (i % a.g) * a.d;

@@ -26,8 +26,13 @@ size_t dtype_size(DType t) {
     case DType::F16: return 2;
     case DType::I8: return 1;
     case DType::I32: return 4;
+    case DType::Q8_0: return 1;
   }
   return 0;
+}
+
+size_t row_bytes(DType t, int64_t cols) {
+  return t == DType::Q8_0 ? static_cast<size_t>(cols + cols / 16) : static_cast<size_t>(cols) * dtype_size(t);
 }
 
 namespace {
@@ -508,6 +513,8 @@ void CpuBackend::kv_store(const Tensor& k, const Tensor& v, const Tensor& kc, co
       const float* s = src.host<float>() + i * src.stride;
       if (dst.dtype == DType::F32) {
         std::memcpy(dst.host<float>() + (pos0 + i) * dst.stride, s, static_cast<size_t>(src.cols) * 4);
+      } else if (dst.dtype == DType::Q8_0) {
+        cpu::kv_row_to_q8_0_ref(s, src.cols, dst.host<uint8_t>() + (pos0 + i) * dst.stride);
       } else {
         kernels_->f32_to_f16(s, src.cols, dst.host<uint16_t>() + (pos0 + i) * dst.stride);
       }
@@ -524,16 +531,20 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
   const int group = p.n_head / p.n_head_kv;
   const int64_t n_ctx = pos0 + q.rows;
   BITNET_CHECK(n_ctx <= kc.rows);
-  const bool f16 = kc.dtype == DType::F16;
+  const bool f16 = kc.dtype == DType::F16, q8 = kc.dtype == DType::Q8_0;
+  BITNET_CHECK(vc.dtype == kc.dtype && vc.stride == kc.stride && (!q8 || p.head_dim % 32 == 0));
   const int d = p.head_dim;
   const auto fn = kernels_->attention;
-  const size_t es = f16 ? 2 : 4;
+  const size_t es = dtype_size(kc.dtype);
+  // Q8_0: this kv head's scales, from its first value (kvh * d) to the row's scales (after kc.cols values).
+  auto scale_off = [&](int kvh) { return q8 ? kc.cols + kvh * d / 16 - kvh * d : 0; };
   cpu::AttnArgs base;  // what every call shares
   base.g = group;
   base.stride = kc.stride;
   base.d = d;
   base.scale = p.scale;
   base.f16 = f16;
+  base.q8 = q8;
   // A decode step over a long cache has only n_head_kv work items (5 in 2B4T) for the threads:
   // split the cache rows into slices, one partial result (unnormalized output, max, sum) per
   // (kv head, slice), then merge them exactly like the softmax would (rescale by exp(m_s - M)).
@@ -557,6 +568,7 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
         cpu::AttnArgs a = base;
         a.q = q.host<float>() + kvh * gd;
         a.k = kc.host<uint8_t>() + row0;
+        a.scale_off = scale_off(kvh);
         a.v = vc.host<uint8_t>() + row0;
         a.n = j1 - j0;
         a.out = part + item * gd;
@@ -604,6 +616,7 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
       a.ldq = q.stride;
       a.nq = static_cast<int>(nt);
       a.k = kc.host<uint8_t>() + static_cast<size_t>(kvh * d) * es;
+      a.scale_off = scale_off(kvh);
       a.v = vc.host<uint8_t>() + static_cast<size_t>(kvh * d) * es;
       a.n = pos0 + t0 + nt;
       a.out = out.host<float>() + t0 * out.stride + h0;

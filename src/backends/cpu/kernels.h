@@ -81,6 +81,8 @@ using RmsnormFn = void (*)(const float* x, const float* g, int64_t d, float eps,
 // With `ml` (nq == 1 only; 2*g floats) the output is left unnormalized, out = sum_j exp(s_j - m)
 // v_j, and ml[2h] = m (the max score), ml[2h+1] = sum_j exp(s_j - m): partial results over a
 // slice of the rows that the caller merges (split decode attention).
+// A Q8_0 cache (q8): k/v rows hold int8 values (stride in bytes) and the f16 scale of values
+// [32b, 32b + 32) of this kv head's row j sits at k + j * stride + scale_off + 2b (the same for v).
 struct AttnArgs {
   const float* q = nullptr;
   int64_t ldq = 0;
@@ -91,6 +93,8 @@ struct AttnArgs {
   int d = 0;
   float scale = 1.0f;
   bool f16 = false;
+  bool q8 = false;
+  int64_t scale_off = 0;
   float* out = nullptr;
   int64_t ldo = 0;
   float* scratch = nullptr;
@@ -104,6 +108,9 @@ constexpr int64_t kAttnBlock = 64;
 inline int64_t attention_scratch_floats(int nq, int g, int64_t n, int d) {
   return int64_t{g} * n + int64_t{nq} * g * (d + kAttnBlock + 2) + kAttnBlock * d;
 }
+// One KV cache row of n values (n % 32 == 0) to Q8_0 (backend.h): per 32 values the scale
+// d = f16(max|x| / 127) and q = clamp(rne(x / d), -127, 127) (0 when d is 0).
+void kv_row_to_q8_0_ref(const float* x, int64_t n, uint8_t* row);
 // Row conversions f32 -> f16 (round to nearest even) and f16 -> f32 (KV cache, embeddings).
 using CvtF32F16Fn = void (*)(const float* x, int64_t n, uint16_t* y);
 using CvtF16F32Fn = void (*)(const uint16_t* x, int64_t n, float* y);

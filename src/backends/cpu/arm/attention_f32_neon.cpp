@@ -1,4 +1,4 @@
-// Attention of query tokens x a GQA group of heads over an f16/f32 KV cache with baseline AArch64
+// Attention of query tokens x a GQA group of heads over an f16/f32/Q8_0 KV cache with baseline AArch64
 // NEON (fp32 arithmetic only; f16 rows widened with vcvt_f32_f16, so all three ARM tables use it).
 // Decode (one token) reads every k and v row once for all the heads of its group. Prompts
 // (attention_tokens) go further: nq tokens x g heads share each block of cache rows, widened and
@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "backends/cpu/arm/kernels_arm.h"
@@ -15,9 +16,20 @@
 namespace bitnet::cpu {
 
 namespace {
-inline float32x4_t kv4(const void* base, bool f16, int64_t off) {
-  return f16 ? vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(static_cast<const uint16_t*>(base) + off)))
-             : vld1q_f32(static_cast<const float*>(base) + off);
+// Values [c, c + 4) of cache row j as f32 (c % 4 == 0; Q8_0: within one 32-block, one scale).
+inline float32x4_t kv4(const KvSrc& s, int64_t j, int c) {
+  const uint8_t* row = s.base + j * s.row_bytes;
+  if (s.q8) {
+    uint16_t h;
+    std::memcpy(&h, row + s.scale_off + 2 * (c / 32), 2);
+    int32_t w;
+    std::memcpy(&w, row + c, 4);
+    const int16x4_t v16 = vget_low_s16(vmovl_s8(vreinterpret_s8_s32(vdup_n_s32(w))));
+    const float32x4_t v = vcvtq_f32_s32(vmovl_s16(v16));
+    return vmulq_n_f32(v, vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0));
+  }
+  return s.f16 ? vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(row) + c)))
+               : vld1q_f32(reinterpret_cast<const float*>(row) + c);
 }
 
 // ---- Decode (nq == 1): the grouped kernel --------------------------------------------------------
@@ -25,7 +37,7 @@ inline float32x4_t kv4(const void* base, bool f16, int64_t off) {
 // Scores of G heads (queries at q + h*d) for rows [0, n) into scores[h*n + j], 2 rows per step:
 // each k row chunk is loaded (and widened) once for all G heads.
 template <int G>
-void scores_group_neon(const float* q, const void* k, int64_t stride, int64_t n, int d, float scale, bool f16,
+void scores_group_neon(const float* q, const KvSrc& k, int64_t n, int d, float scale,
                        float* scores, float* mx) {
   const int nv = d / 4;
   for (int h = 0; h < G; ++h) mx[h] = -INFINITY;
@@ -36,7 +48,7 @@ void scores_group_neon(const float* q, const void* k, int64_t stride, int64_t n,
       for (int h = 0; h < G; ++h) a[r][h] = vdupq_n_f32(0);
     for (int c = 0; c < nv; ++c) {
       float32x4_t kr[NR];
-      for (int r = 0; r < NR; ++r) kr[r] = kv4(k, f16, (j + r) * stride + 4 * c);
+      for (int r = 0; r < NR; ++r) kr[r] = kv4(k, j + r, 4 * c);
       for (int h = 0; h < G; ++h) {
         const float32x4_t qh = vld1q_f32(q + h * d + 4 * c);
         for (int r = 0; r < NR; ++r) a[r][h] = vfmaq_f32(a[r][h], qh, kr[r]);
@@ -57,14 +69,14 @@ void scores_group_neon(const float* q, const void* k, int64_t stride, int64_t n,
 // out[h*d + c] = inv[h] * sum_j p[h*n + j] * v[j][c] for G heads and CB chunks of 4 dims from chunk
 // c0, each v row chunk loaded once for all G heads; G*CB accumulators in registers.
 template <int G, int CB>
-void values_pass_neon(const float* p, const void* v, int64_t stride, int64_t n, int d, bool f16, const float* inv,
+void values_pass_neon(const float* p, const KvSrc& v, int64_t n, int d, const float* inv,
                       int c0, float* out) {
   float32x4_t a[G][CB];
   for (int h = 0; h < G; ++h)
     for (int c = 0; c < CB; ++c) a[h][c] = vdupq_n_f32(0);
   for (int64_t j = 0; j < n; ++j) {
     float32x4_t vr[CB];
-    for (int c = 0; c < CB; ++c) vr[c] = kv4(v, f16, j * stride + 4 * (c0 + c));
+    for (int c = 0; c < CB; ++c) vr[c] = kv4(v, j, 4 * (c0 + c));
     for (int h = 0; h < G; ++h) {
       const float ph = p[h * n + j];
       for (int c = 0; c < CB; ++c) a[h][c] = vfmaq_n_f32(a[h][c], vr[c], ph);
@@ -76,10 +88,10 @@ void values_pass_neon(const float* p, const void* v, int64_t stride, int64_t n, 
 
 // The heads of one GQA group (G <= 4) over the cache: every k and v row is read once for all of them.
 template <int G>
-void attention_group_neon(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d,
-                          float scale, bool f16, float* out, float* scores, float* ml) {
+void attention_group_neon(const float* q, const KvSrc& k, const KvSrc& v, int64_t n, int d, float scale,
+                          float* out, float* scores, float* ml) {
   float mx[G], inv[G];
-  scores_group_neon<G>(q, k, stride, n, d, scale, f16, scores, mx);
+  scores_group_neon<G>(q, k, n, d, scale, scores, mx);
   for (int h = 0; h < G; ++h) {
     float* s = scores + h * n;
     float sum = 0;
@@ -92,8 +104,8 @@ void attention_group_neon(const float* q, const void* k, const void* v, int64_t 
   constexpr int CB = G == 1 ? 16 : (G == 2 ? 8 : 4);
   const int nv = d / 4;
   int c0 = 0;
-  for (; c0 + CB <= nv; c0 += CB) values_pass_neon<G, CB>(scores, v, stride, n, d, f16, inv, c0, out);
-  for (; c0 < nv; ++c0) values_pass_neon<G, 1>(scores, v, stride, n, d, f16, inv, c0, out);
+  for (; c0 + CB <= nv; c0 += CB) values_pass_neon<G, CB>(scores, v, n, d, inv, c0, out);
+  for (; c0 < nv; ++c0) values_pass_neon<G, 1>(scores, v, n, d, inv, c0, out);
 }
 
 // ---- Prompts (nq > 1): nq tokens x g heads = nr query rows against blocks of kBk cache rows ------
@@ -137,11 +149,12 @@ inline void transpose4(float32x4_t* r) {
 
 // kt[c * kBk + j] = element c of cache row j0 + j, widened to f32 (0 for j >= bk).
 void widen_block(const AttnArgs& a, int64_t j0, int bk, float* kt) {
+  const KvSrc ks = kv_src(a, a.k);
   for (int jj = 0; jj < kBk; jj += 4)
     for (int c = 0; c < a.d; c += 4) {
       float32x4_t r[4];
       for (int j = 0; j < 4; ++j)
-        r[j] = jj + j < bk ? kv4(a.k, a.f16, (j0 + jj + j) * a.stride + c) : vdupq_n_f32(0);
+        r[j] = jj + j < bk ? kv4(ks, j0 + jj + j, c) : vdupq_n_f32(0);
       transpose4(r);
       for (int i = 0; i < 4; ++i) vst1q_f32(kt + (c + i) * kBk + jj, r[i]);
     }
@@ -183,6 +196,7 @@ void block_scores(const AttnArgs& a, int64_t i0, const float* kt, float* s) {
 template <int NR>
 void block_values(const AttnArgs& a, int64_t j0, int64_t i0, int bk, const float* p, float* o) {
   const int d = a.d;
+  const KvSrc vs = kv_src(a, a.v);
   for (int c = 0; c < d; c += 8) {
     const bool two = c + 4 < d;
     float32x4_t acc[NR][2];
@@ -196,8 +210,7 @@ void block_values(const AttnArgs& a, int64_t j0, int64_t i0, int bk, const float
       for (int r = 0; r < NR; ++r) pv[r] = vld1q_f32(p + (i0 + r) * kBk + j);
       for_lanes([&](auto lane) {
         constexpr int l = decltype(lane)::value;
-        const int64_t off = (j0 + j + l) * a.stride + c;
-        const float32x4_t v0 = kv4(a.v, a.f16, off), v1 = two ? kv4(a.v, a.f16, off + 4) : v0;
+        const float32x4_t v0 = kv4(vs, j0 + j + l, c), v1 = two ? kv4(vs, j0 + j + l, c + 4) : v0;
         for (int r = 0; r < NR; ++r) {
           acc[r][0] = vfmaq_laneq_f32(acc[r][0], v0, pv[r], l);
           acc[r][1] = vfmaq_laneq_f32(acc[r][1], v1, pv[r], l);
@@ -205,8 +218,7 @@ void block_values(const AttnArgs& a, int64_t j0, int64_t i0, int bk, const float
       });
     }
     for (; j < bk; ++j) {  // the last block's tail keys (bk % 4), one at a time
-      const int64_t off = (j0 + j) * a.stride + c;
-      const float32x4_t v0 = kv4(a.v, a.f16, off), v1 = two ? kv4(a.v, a.f16, off + 4) : v0;
+      const float32x4_t v0 = kv4(vs, j0 + j, c), v1 = two ? kv4(vs, j0 + j, c + 4) : v0;
       for (int r = 0; r < NR; ++r) {
         const float pr = p[(i0 + r) * kBk + j];
         acc[r][0] = vfmaq_n_f32(acc[r][0], v0, pr);
@@ -265,7 +277,7 @@ void attention_tokens(const AttnArgs& a) {
 
 void attention_f32_neon(const AttnArgs& a) {
   const int d = a.d;
-  if (d % 4 != 0 || d > 256) {
+  if (d % 4 != 0 || d > 256 || (a.q8 && d % 32 != 0)) {
     attention_f32_ref(a);
     return;
   }
@@ -274,7 +286,7 @@ void attention_f32_neon(const AttnArgs& a) {
     return;
   }
   for_head_subgroups(a.g, [&](auto G, int h0) {
-    attention_group_neon<decltype(G)::value>(a.q + h0 * d, a.k, a.v, a.stride, a.n, d, a.scale, a.f16,
+    attention_group_neon<decltype(G)::value>(a.q + h0 * d, kv_src(a, a.k), kv_src(a, a.v), a.n, d, a.scale,
                                              a.out + h0 * d, a.scratch + static_cast<int64_t>(h0) * a.n,
                                              a.ml ? a.ml + 2 * h0 : nullptr);
   });

@@ -15,13 +15,38 @@ void f16_to_f32_ref(const uint16_t* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = bitnet::f16_to_f32(x[i]);
 }
 
+void kv_row_to_q8_0_ref(const float* x, int64_t n, uint8_t* row) {
+  auto* scales = reinterpret_cast<uint16_t*>(row + n);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    float amax = 0;
+    for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[32 * b + i]));
+    const uint16_t h = f32_to_f16(amax / 127.0f);
+    const float d = bitnet::f16_to_f32(h);
+    std::memcpy(scales + b, &h, 2);
+    for (int i = 0; i < 32; ++i) {
+      const float v = d > 0 ? std::nearbyint(x[32 * b + i] / d) : 0.0f;
+      row[32 * b + i] = static_cast<uint8_t>(static_cast<int8_t>(std::fmax(-127.0f, std::fmin(127.0f, v))));
+    }
+  }
+}
+
 namespace {
-void attention_head(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d, float scale,
-                    bool f16, float* out, float* scores, float* ml) {
+void attention_head(const AttnArgs& a, const float* q, int64_t n, float* out, float* scores, float* ml) {
+  const int64_t stride = a.stride;
+  const int d = a.d;
+  const float scale = a.scale;
   auto elem = [&](const void* base, int64_t j, int c) {
-    return f16 ? bitnet::f16_to_f32(static_cast<const uint16_t*>(base)[j * stride + c])
-               : static_cast<const float*>(base)[j * stride + c];
+    if (a.q8) {
+      const auto* rowp = static_cast<const uint8_t*>(base) + j * stride;
+      uint16_t h;
+      std::memcpy(&h, rowp + a.scale_off + 2 * (c / 32), 2);
+      return static_cast<float>(static_cast<int8_t>(rowp[c])) * bitnet::f16_to_f32(h);
+    }
+    return a.f16 ? bitnet::f16_to_f32(static_cast<const uint16_t*>(base)[j * stride + c])
+                 : static_cast<const float*>(base)[j * stride + c];
   };
+  const void* k = a.k;
+  const void* v = a.v;
   float mx = -INFINITY;
   for (int64_t j = 0; j < n; ++j) {
     float s = 0;
@@ -50,8 +75,8 @@ void attention_head(const float* q, const void* k, const void* v, int64_t stride
 void attention_f32_ref(const AttnArgs& a) {
   for (int t = 0; t < a.nq; ++t)
     for (int h = 0; h < a.g; ++h)
-      attention_head(a.q + t * a.ldq + h * a.d, a.k, a.v, a.stride, a.n - a.nq + 1 + t, a.d, a.scale, a.f16,
-                     a.out + t * a.ldo + h * a.d, a.scratch, a.ml ? a.ml + 2 * h : nullptr);
+      attention_head(a, a.q + t * a.ldq + h * a.d, a.n - a.nq + 1 + t, a.out + t * a.ldo + h * a.d, a.scratch,
+                     a.ml ? a.ml + 2 * h : nullptr);
 }
 
 }  // namespace bitnet::cpu

@@ -1,4 +1,4 @@
-// Attention of query tokens x a GQA group of heads over an f16/f32 KV cache with AVX2 + F16C + FMA,
+// Attention of query tokens x a GQA group of heads over an f16/f32/Q8_0 KV cache with AVX2 + F16C + FMA,
 // and f16 row conversions. Decode spends O(context) per layer here: past a few hundred tokens the
 // cache reads dominate, so every k and v row is read (and widened with vcvtph2ps) once for all the
 // heads of its group (4 in 2B4T: 4x less cache traffic than one head at a time), and the softmax
@@ -6,6 +6,7 @@
 // of cache rows, widened once into L1-resident f32 blocks, with an online softmax across blocks.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "backends/cpu/attention_groups.h"
@@ -29,9 +30,17 @@ void f16_to_f32_avx2(const uint16_t* x, int64_t n, float* y) {
 }
 
 namespace {
-inline __m256 load_kv(const void* base, bool f16, int64_t off) {
-  return f16 ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + off)))
-             : _mm256_loadu_ps(static_cast<const float*>(base) + off);
+// Values [c, c + 8) of cache row j as f32 (c % 8 == 0; Q8_0: one 32-block, one scale).
+inline __m256 load_kv(const KvSrc& s, int64_t j, int c) {
+  const uint8_t* row = s.base + j * s.row_bytes;
+  if (s.q8) {
+    uint16_t h;
+    std::memcpy(&h, row + s.scale_off + 2 * (c / 32), 2);
+    const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + c))));
+    return _mm256_mul_ps(v, _mm256_set1_ps(_cvtsh_ss(h)));
+  }
+  return s.f16 ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * c)))
+               : _mm256_loadu_ps(reinterpret_cast<const float*>(row) + c);
 }
 
 // exp(x) for softmax arguments (x <= 0 after the max subtraction): x = m ln2 + r with |r| <= ln2/2
@@ -58,8 +67,7 @@ inline __m256 exp_ps_avx2(__m256 x) {
 // Scores of G heads (queries at q + h*d) for rows [0, n) into scores[h*n + j], R rows per step:
 // each k row chunk is loaded (and widened) once for all G heads; R*G independent FMA chains.
 template <int G>
-void scores_group(const float* q, const void* k, int64_t stride, int64_t n, int d, float scale, bool f16,
-                  float* scores, float* mx) {
+void scores_group(const float* q, const KvSrc& k, int64_t n, int d, float scale, float* scores, float* mx) {
   constexpr int R = G <= 2 ? 4 : 2;
   const int nv = d / 8;
   for (int h = 0; h < G; ++h) mx[h] = -INFINITY;
@@ -70,7 +78,7 @@ void scores_group(const float* q, const void* k, int64_t stride, int64_t n, int 
       for (int h = 0; h < G; ++h) a[r][h] = _mm256_setzero_ps();
     for (int c = 0; c < nv; ++c) {
       __m256 kr[NR];
-      for (int r = 0; r < NR; ++r) kr[r] = load_kv(k, f16, (j + r) * stride + 8 * c);
+      for (int r = 0; r < NR; ++r) kr[r] = load_kv(k, j + r, 8 * c);
       for (int h = 0; h < G; ++h) {
         const __m256 qh = _mm256_loadu_ps(q + h * d + 8 * c);
         for (int r = 0; r < NR; ++r) a[r][h] = _mm256_fmadd_ps(qh, kr[r], a[r][h]);
@@ -92,14 +100,13 @@ void scores_group(const float* q, const void* k, int64_t stride, int64_t n, int 
 // chunk c0: one pass over the rows loads each v row chunk once for all G heads; G*CB accumulators
 // in registers (no run-time bound inside the loop: with one, GCC 12 kept them on the stack).
 template <int G, int CB>
-void values_pass(const float* p, const void* v, int64_t stride, int64_t n, int d, bool f16, const float* inv,
-                 int c0, float* out) {
+void values_pass(const float* p, const KvSrc& v, int64_t n, int d, const float* inv, int c0, float* out) {
   __m256 a[G][CB];
   for (int h = 0; h < G; ++h)
     for (int c = 0; c < CB; ++c) a[h][c] = _mm256_setzero_ps();
   for (int64_t j = 0; j < n; ++j) {
     __m256 vr[CB];
-    for (int c = 0; c < CB; ++c) vr[c] = load_kv(v, f16, j * stride + 8 * (c0 + c));
+    for (int c = 0; c < CB; ++c) vr[c] = load_kv(v, j, 8 * (c0 + c));
     for (int h = 0; h < G; ++h) {
       const __m256 ph = _mm256_broadcast_ss(p + h * n + j);
       for (int c = 0; c < CB; ++c) a[h][c] = _mm256_fmadd_ps(ph, vr[c], a[h][c]);
@@ -111,20 +118,19 @@ void values_pass(const float* p, const void* v, int64_t stride, int64_t n, int d
 }
 
 template <int G>
-void values_group(const float* p, const void* v, int64_t stride, int64_t n, int d, bool f16, const float* inv,
-                  float* out) {
+void values_group(const float* p, const KvSrc& v, int64_t n, int d, const float* inv, float* out) {
   constexpr int CB = G == 1 ? 8 : (G == 2 ? 4 : 2);
   const int nv = d / 8;
   int c0 = 0;
-  for (; c0 + CB <= nv; c0 += CB) values_pass<G, CB>(p, v, stride, n, d, f16, inv, c0, out);
-  for (; c0 < nv; ++c0) values_pass<G, 1>(p, v, stride, n, d, f16, inv, c0, out);
+  for (; c0 + CB <= nv; c0 += CB) values_pass<G, CB>(p, v, n, d, inv, c0, out);
+  for (; c0 < nv; ++c0) values_pass<G, 1>(p, v, n, d, inv, c0, out);
 }
 
 template <int G>
-void attention_group(const float* q, const void* k, const void* v, int64_t stride, int64_t n, int d, float scale,
-                     bool f16, float* out, float* scores, float* ml) {
+void attention_group(const float* q, const KvSrc& k, const KvSrc& v, int64_t n, int d, float scale, float* out,
+                     float* scores, float* ml) {
   float mx[G], inv[G];
-  scores_group<G>(q, k, stride, n, d, scale, f16, scores, mx);
+  scores_group<G>(q, k, n, d, scale, scores, mx);
   for (int h = 0; h < G; ++h) {  // softmax numerators in place, and 1 / their sum
     float* s = scores + h * n;
     const __m256 m = _mm256_set1_ps(mx[h]);
@@ -142,7 +148,7 @@ void attention_group(const float* q, const void* k, const void* v, int64_t strid
     }
     inv[h] = finish_softmax_head(mx[h], sum, ml ? ml + 2 * h : nullptr);
   }
-  values_group<G>(scores, v, stride, n, d, f16, inv, out);
+  values_group<G>(scores, v, n, d, inv, out);
 }
 
 // ---- Prompts: nq tokens x g heads = nr query rows against blocks of kBk cache rows --------------
@@ -178,17 +184,18 @@ inline void transpose8_ps(__m256* r) {
 // hardware prefetchers follow poorly), and the widening would otherwise wait on them.
 void widen_block(const AttnArgs& a, int64_t j0, int bk, float* kt) {
   const int d = a.d;
-  const int64_t es = a.f16 ? 2 : 4, row_bytes = d * es;
+  const KvSrc ks = kv_src(a, a.k), vs = kv_src(a, a.v);
+  const int64_t head_bytes = a.q8 ? d : d * (a.f16 ? 2 : 4);  // (Q8_0: the scales share the lines mostly)
   for (int64_t j = j0 + kBk; j < std::min(a.n, j0 + 2 * kBk); ++j)
-    for (int64_t b = 0; b < row_bytes; b += 64) {
-      _mm_prefetch(static_cast<const char*>(a.k) + j * a.stride * es + b, _MM_HINT_T1);
-      _mm_prefetch(static_cast<const char*>(a.v) + j * a.stride * es + b, _MM_HINT_T1);
+    for (int64_t b = 0; b < head_bytes; b += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(ks.base + j * ks.row_bytes + b), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(vs.base + j * vs.row_bytes + b), _MM_HINT_T1);
     }
   for (int jj = 0; jj < kBk; jj += 8)
     for (int c = 0; c < d; c += 8) {
       __m256 r[8];
       for (int j = 0; j < 8; ++j)
-        r[j] = jj + j < bk ? load_kv(a.k, a.f16, (j0 + jj + j) * a.stride + c) : _mm256_setzero_ps();
+        r[j] = jj + j < bk ? load_kv(ks, j0 + jj + j, c) : _mm256_setzero_ps();
       transpose8_ps(r);
       for (int i = 0; i < 8; ++i) _mm256_storeu_ps(kt + (c + i) * kBk + jj, r[i]);
     }
@@ -223,6 +230,7 @@ void block_scores(const AttnArgs& a, int64_t i0, const float* kt, float* s) {
 template <int NR>
 void block_values(const AttnArgs& a, int64_t j0, int64_t i0, int bk, const float* p, float* o) {
   const int d = a.d;
+  const KvSrc vs = kv_src(a, a.v);
   for (int c = 0; c < d; c += 16) {
     const bool two = c + 8 < d;
     __m256 acc[NR][2];
@@ -231,8 +239,7 @@ void block_values(const AttnArgs& a, int64_t j0, int64_t i0, int bk, const float
       acc[r][1] = two ? _mm256_loadu_ps(o + (i0 + r) * d + c + 8) : _mm256_setzero_ps();
     }
     for (int j = 0; j < bk; ++j) {
-      const int64_t off = (j0 + j) * a.stride + c;
-      const __m256 v0 = load_kv(a.v, a.f16, off), v1 = two ? load_kv(a.v, a.f16, off + 8) : v0;
+      const __m256 v0 = load_kv(vs, j0 + j, c), v1 = two ? load_kv(vs, j0 + j, c + 8) : v0;
       for (int r = 0; r < NR; ++r) {
         const __m256 pb = _mm256_broadcast_ss(p + (i0 + r) * kBk + j);
         acc[r][0] = _mm256_fmadd_ps(pb, v0, acc[r][0]);
@@ -310,7 +317,7 @@ void attention_tokens(const AttnArgs& a) {
 
 void attention_f32_avx2(const AttnArgs& a) {
   const int d = a.d;
-  if (d % 8 != 0 || d > 256) {
+  if (d % 8 != 0 || d > 256 || (a.q8 && d % 32 != 0)) {
     attention_f32_ref(a);
     return;
   }
@@ -319,8 +326,9 @@ void attention_f32_avx2(const AttnArgs& a) {
     return;
   }
   for_head_subgroups(a.g, [&](auto G, int h0) {
-    attention_group<decltype(G)::value>(a.q + h0 * d, a.k, a.v, a.stride, a.n, d, a.scale, a.f16, a.out + h0 * d,
-                                        a.scratch + static_cast<int64_t>(h0) * a.n, a.ml ? a.ml + 2 * h0 : nullptr);
+    attention_group<decltype(G)::value>(a.q + h0 * d, kv_src(a, a.k), kv_src(a, a.v), a.n, d, a.scale,
+                                        a.out + h0 * d, a.scratch + static_cast<int64_t>(h0) * a.n,
+                                        a.ml ? a.ml + 2 * h0 : nullptr);
   });
 }
 
