@@ -48,7 +48,7 @@ void run_attention(benchmark::State& st, Case c) {
         a.n = c.depth + tok + a.nq;
         a.d = kHeadDim;
         a.scale = 0.088f;
-        a.f16 = true;
+        a.kv = cpu::KvFormat::F16;
         a.out = out.data() + tok * qd + kvh * kGroup * kHeadDim;
         a.ldo = qd;
         a.scratch = scratch.data();

@@ -11,7 +11,7 @@ namespace {
 
 // Arguments for nq tokens x g heads (queries/outputs `ld` floats apart per token) over n rows.
 cpu::AttnArgs attn_args(const float* q, int64_t ld, int nq, int g, const void* k, const void* v, int64_t stride,
-                        int64_t n, int d, float scale, bool f16, float* out, float* scratch, float* ml = nullptr) {
+                        int64_t n, int d, float scale, cpu::KvFormat kv, float* out, float* scratch, float* ml = nullptr) {
   cpu::AttnArgs a;
   a.q = q;
   a.ldq = ld;
@@ -23,7 +23,7 @@ cpu::AttnArgs attn_args(const float* q, int64_t ld, int nq, int g, const void* k
   a.n = n;
   a.d = d;
   a.scale = scale;
-  a.f16 = f16;
+  a.kv = kv;
   a.out = out;
   a.ldo = ld;
   a.scratch = scratch;
@@ -34,15 +34,14 @@ cpu::AttnArgs attn_args(const float* q, int64_t ld, int nq, int g, const void* k
 TEST(OpsAttention, GroupMatchesReference) {
   std::mt19937 rng(31);
   int cases = 0;
-  float* sc_ptr = nullptr;
   for (const cpu::KernelTable* table : cpu::available_kernels()) {
     for (int d : {64, 128, 96, 20, 40}) {
       for (int64_t n : {1, 2, 5, 15, 17, 33, 300}) {
         for (int g : {1, 2, 3, 4, 5, 8}) {
           for (int nq : {1, 3, 4, 5, 9}) {  // query tokens: > 1 is a prompt (causal across the tokens)
             if (nq > n) continue;
-            for (int kind = 0; kind < 3; ++kind) {  // f16, f32, Q8_0 cache
-              const bool f16 = kind == 0, q8 = kind == 2;
+            for (cpu::KvFormat kv : {cpu::KvFormat::F16, cpu::KvFormat::F32, cpu::KvFormat::Q8_0}) {
+              const bool f16 = kv == cpu::KvFormat::F16, q8 = kv == cpu::KvFormat::Q8_0;
               if (q8 && d % 32 != 0) continue;
               const int64_t stride = 3 * d + 8;   // rows of a cache with several kv heads
               const int64_t ld = int64_t{g} * d + 8;  // tokens of a q / out tensor with more heads
@@ -64,23 +63,21 @@ TEST(OpsAttention, GroupMatchesReference) {
               }
               const void* k = q8 ? static_cast<const void*>(kq.data() + d) : (f16 ? static_cast<const void*>(kh.data()) : kf.data());
               const void* v = q8 ? static_cast<const void*>(vq.data() + d) : (f16 ? static_cast<const void*>(vh.data()) : vf.data());
+              std::vector<float> o_ref(q.size()), o(q.size()),
+                  sc(static_cast<size_t>(cpu::attention_scratch_floats(nq, g, n, d)));
               auto args = [&](float* out, int nqa, float* ml) {
-                cpu::AttnArgs a = attn_args(q.data(), ld, nqa, g, k, v, q8 ? qrow : stride, n, d, 0.125f, f16, out,
-                                            sc_ptr, ml);
-                a.q8 = q8;
+                cpu::AttnArgs a = attn_args(q.data(), ld, nqa, g, k, v, q8 ? qrow : stride, n, d, 0.125f, kv, out,
+                                            sc.data(), ml);
                 a.scale_off = 3 * d + d / 16 - d;
                 return a;
               };
-              std::vector<float> o_ref(q.size()), o(q.size()),
-                  sc(static_cast<size_t>(cpu::attention_scratch_floats(nq, g, n, d)));
-              sc_ptr = sc.data();
               cpu::attention_f32_ref(args(o_ref.data(), nq, nullptr));
               table->attention(args(o.data(), nq, nullptr));
               for (int t = 0; t < nq; ++t)
                 for (int64_t c = 0; c < int64_t{g} * d; ++c) {
                   const size_t i = static_cast<size_t>(t * ld + c);
                   ASSERT_NEAR(o[i], o_ref[i], 2e-5f * 4.0f) << table->isa << " d=" << d << " n=" << n << " g=" << g
-                                                          << " nq=" << nq << " kind=" << kind << " t=" << t << " c=" << c;
+                                                          << " nq=" << nq << " kv=" << static_cast<int>(kv) << " t=" << t << " c=" << c;
                 }
               ++cases;
               if (nq > 1) continue;
@@ -120,8 +117,8 @@ TEST(OpsAttention, ExtremeScores) {
       std::vector<float> qs(static_cast<size_t>(nq * g * d));
       for (int t = 0; t < nq; ++t) std::copy(q.begin(), q.end(), qs.begin() + t * g * d);
       std::vector<float> o_ref(qs.size()), o(qs.size()), sc(static_cast<size_t>(cpu::attention_scratch_floats(nq, g, n, d)));
-      cpu::attention_f32_ref(attn_args(qs.data(), g * d, nq, g, kf.data(), vf.data(), stride, n, d, 1.0f, false, o_ref.data(), sc.data()));
-      table->attention(attn_args(qs.data(), g * d, nq, g, kf.data(), vf.data(), stride, n, d, 1.0f, false, o.data(), sc.data()));
+      cpu::attention_f32_ref(attn_args(qs.data(), g * d, nq, g, kf.data(), vf.data(), stride, n, d, 1.0f, cpu::KvFormat::F32, o_ref.data(), sc.data()));
+      table->attention(attn_args(qs.data(), g * d, nq, g, kf.data(), vf.data(), stride, n, d, 1.0f, cpu::KvFormat::F32, o.data(), sc.data()));
       for (size_t c = 0; c < o.size(); ++c) ASSERT_NEAR(o[c], o_ref[c], 1e-4f) << table->isa << " nq=" << nq << " c=" << c;
     }
   }

@@ -267,7 +267,7 @@ TEST(OpsCpuBackend, LongContextAttentionMatchesReference) {
       a.n = pos + nt;
       a.d = hd;
       a.scale = 0.125f;
-      a.f16 = true;
+      a.kv = cpu::KvFormat::F16;
       a.out = want.data() + kv * group * hd;
       a.ldo = heads * hd;
       a.scratch = sc.data();

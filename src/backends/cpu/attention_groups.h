@@ -40,12 +40,13 @@ static inline float finish_softmax_head(float mx, float sum, float* ml) {
 struct KvSrc {
   const uint8_t* base;
   int64_t row_bytes;
-  bool f16, q8;
+  KvFormat kv;
   int64_t scale_off;
 };
+// Bytes per cache element (Q8_0: per int8 value; the scales sit after the row's values).
+static inline int64_t kv_elem_bytes(KvFormat kv) { return kv == KvFormat::F32 ? 4 : (kv == KvFormat::F16 ? 2 : 1); }
 static inline KvSrc kv_src(const AttnArgs& a, const void* side) {
-  const int64_t es = a.q8 ? 1 : (a.f16 ? 2 : 4);
-  return {static_cast<const uint8_t*>(side), a.stride * es, a.f16, a.q8, a.scale_off};
+  return {static_cast<const uint8_t*>(side), a.stride * kv_elem_bytes(a.kv), a.kv, a.scale_off};
 }
 
 // Prompt kernels (AttnArgs with nq tokens x g heads): query row i is token i / g, head i % g.

@@ -543,8 +543,7 @@ void CpuBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc, 
   base.stride = kc.stride;
   base.d = d;
   base.scale = p.scale;
-  base.f16 = f16;
-  base.q8 = q8;
+  base.kv = q8 ? cpu::KvFormat::Q8_0 : (f16 ? cpu::KvFormat::F16 : cpu::KvFormat::F32);
   // A decode step over a long cache has only n_head_kv work items (5 in 2B4T) for the threads:
   // split the cache rows into slices, one partial result (unnormalized output, max, sum) per
   // (kv head, slice), then merge them exactly like the softmax would (rescale by exp(m_s - M)).

@@ -56,29 +56,26 @@ struct Candidate {
   const KernelTable& (*table)();
 };
 
+#if defined(__x86_64__)
+// Test build (BITNET_AVX512_EMULATED): the AVX-512 kernels run on SIMDe and the AMX tile
+// instructions in C++ (x86/simd_amx.h), so an AVX2 host offers those tables too.
+#if defined(BITNET_AVX512_EMULATED)
+constexpr bool kEmulated = true;
+#else
+constexpr bool kEmulated = false;
+#endif
+bool avx512_supported(const CpuFeatures& f) {
+  return f.avx2 && f.fma && f.f16c && f.bmi2 &&
+         (kEmulated || (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni && f.avx512vbmi));
+}
+#endif
+
 // In increasing order of preference.
 const Candidate kCandidates[] = {
 #if defined(__x86_64__)
     {"avx2", [](const CpuFeatures& f) { return f.avx2 && f.fma && f.f16c && f.bmi2; }, avx2_kernels},
-    {"avx512",
-     [](const CpuFeatures& f) {
-#if defined(BITNET_AVX512_EMULATED)  // test build: the AVX-512 kernels run on SIMDe (AVX2 host)
-       return f.avx2 && f.fma && f.f16c && f.bmi2;
-#else
-       return f.avx2 && f.fma && f.f16c && f.bmi2 && f.avx512f && f.avx512bw && f.avx512vl &&
-              f.avx512dq && f.avx512vnni && f.avx512vbmi;
-#endif
-     },
-     avx512_kernels},
-    {"amx",
-     [](const CpuFeatures& f) {
-#if defined(BITNET_AVX512_EMULATED)  // test build: AVX-512 on SIMDe, the tile instructions in C++ (simd_amx.h)
-       return f.avx2 && f.fma && f.f16c && f.bmi2;
-#else
-       return f.avx2 && f.fma && f.f16c && f.bmi2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq &&
-              f.avx512vnni && f.avx512vbmi && f.amx_tile && f.amx_int8;
-#endif
-     },
+    {"avx512", avx512_supported, avx512_kernels},
+    {"amx", [](const CpuFeatures& f) { return avx512_supported(f) && (kEmulated || (f.amx_tile && f.amx_int8)); },
      amx_kernels},
 #elif defined(__aarch64__)
     {"neon", [](const CpuFeatures& f) { return f.neon; }, neon_kernels},

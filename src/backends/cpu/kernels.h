@@ -81,8 +81,10 @@ using RmsnormFn = void (*)(const float* x, const float* g, int64_t d, float eps,
 // With `ml` (nq == 1 only; 2*g floats) the output is left unnormalized, out = sum_j exp(s_j - m)
 // v_j, and ml[2h] = m (the max score), ml[2h+1] = sum_j exp(s_j - m): partial results over a
 // slice of the rows that the caller merges (split decode attention).
-// A Q8_0 cache (q8): k/v rows hold int8 values (stride in bytes) and the f16 scale of values
-// [32b, 32b + 32) of this kv head's row j sits at k + j * stride + scale_off + 2b (the same for v).
+// The KV cache's element format. Q8_0: k/v rows hold int8 values (stride in bytes) and the f16
+// scale of values [32b, 32b + 32) of this kv head's row j sits at k + j * stride + scale_off + 2b
+// (the same for v).
+enum class KvFormat : uint8_t { F32, F16, Q8_0 };
 struct AttnArgs {
   const float* q = nullptr;
   int64_t ldq = 0;
@@ -92,9 +94,8 @@ struct AttnArgs {
   int64_t stride = 0, n = 0;
   int d = 0;
   float scale = 1.0f;
-  bool f16 = false;
-  bool q8 = false;
-  int64_t scale_off = 0;
+  KvFormat kv = KvFormat::F32;
+  int64_t scale_off = 0;  // Q8_0 only
   float* out = nullptr;
   int64_t ldo = 0;
   float* scratch = nullptr;

@@ -19,7 +19,7 @@ namespace {
 // Values [c, c + 4) of cache row j as f32 (c % 4 == 0; Q8_0: within one 32-block, one scale).
 inline float32x4_t kv4(const KvSrc& s, int64_t j, int c) {
   const uint8_t* row = s.base + j * s.row_bytes;
-  if (s.q8) {
+  if (s.kv == KvFormat::Q8_0) {
     uint16_t h;
     std::memcpy(&h, row + s.scale_off + 2 * (c / 32), 2);
     int32_t w;
@@ -28,8 +28,8 @@ inline float32x4_t kv4(const KvSrc& s, int64_t j, int c) {
     const float32x4_t v = vcvtq_f32_s32(vmovl_s16(v16));
     return vmulq_n_f32(v, vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0));
   }
-  return s.f16 ? vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(row) + c)))
-               : vld1q_f32(reinterpret_cast<const float*>(row) + c);
+  return s.kv == KvFormat::F16 ? vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(row) + c)))
+                               : vld1q_f32(reinterpret_cast<const float*>(row) + c);
 }
 
 // ---- Decode (nq == 1): the grouped kernel --------------------------------------------------------
@@ -277,7 +277,7 @@ void attention_tokens(const AttnArgs& a) {
 
 void attention_f32_neon(const AttnArgs& a) {
   const int d = a.d;
-  if (d % 4 != 0 || d > 256 || (a.q8 && d % 32 != 0)) {
+  if (d % 4 != 0 || d > 256 || (a.kv == KvFormat::Q8_0 && d % 32 != 0)) {
     attention_f32_ref(a);
     return;
   }

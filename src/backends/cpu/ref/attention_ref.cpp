@@ -36,13 +36,13 @@ void attention_head(const AttnArgs& a, const float* q, int64_t n, float* out, fl
   const int d = a.d;
   const float scale = a.scale;
   auto elem = [&](const void* base, int64_t j, int c) {
-    if (a.q8) {
+    if (a.kv == KvFormat::Q8_0) {
       const auto* rowp = static_cast<const uint8_t*>(base) + j * stride;
       uint16_t h;
       std::memcpy(&h, rowp + a.scale_off + 2 * (c / 32), 2);
       return static_cast<float>(static_cast<int8_t>(rowp[c])) * bitnet::f16_to_f32(h);
     }
-    return a.f16 ? bitnet::f16_to_f32(static_cast<const uint16_t*>(base)[j * stride + c])
+    return a.kv == KvFormat::F16 ? bitnet::f16_to_f32(static_cast<const uint16_t*>(base)[j * stride + c])
                  : static_cast<const float*>(base)[j * stride + c];
   };
   const void* k = a.k;

@@ -33,14 +33,14 @@ namespace {
 // Values [c, c + 8) of cache row j as f32 (c % 8 == 0; Q8_0: one 32-block, one scale).
 inline __m256 load_kv(const KvSrc& s, int64_t j, int c) {
   const uint8_t* row = s.base + j * s.row_bytes;
-  if (s.q8) {
+  if (s.kv == KvFormat::Q8_0) {
     uint16_t h;
     std::memcpy(&h, row + s.scale_off + 2 * (c / 32), 2);
     const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + c))));
     return _mm256_mul_ps(v, _mm256_set1_ps(_cvtsh_ss(h)));
   }
-  return s.f16 ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * c)))
-               : _mm256_loadu_ps(reinterpret_cast<const float*>(row) + c);
+  return s.kv == KvFormat::F16 ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * c)))
+                               : _mm256_loadu_ps(reinterpret_cast<const float*>(row) + c);
 }
 
 // exp(x) for softmax arguments (x <= 0 after the max subtraction): x = m ln2 + r with |r| <= ln2/2
@@ -185,7 +185,7 @@ inline void transpose8_ps(__m256* r) {
 void widen_block(const AttnArgs& a, int64_t j0, int bk, float* kt) {
   const int d = a.d;
   const KvSrc ks = kv_src(a, a.k), vs = kv_src(a, a.v);
-  const int64_t head_bytes = a.q8 ? d : d * (a.f16 ? 2 : 4);  // (Q8_0: the scales share the lines mostly)
+  const int64_t head_bytes = d * kv_elem_bytes(a.kv);  // values only (Q8_0: the scales are a few lines more)
   for (int64_t j = j0 + kBk; j < std::min(a.n, j0 + 2 * kBk); ++j)
     for (int64_t b = 0; b < head_bytes; b += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(ks.base + j * ks.row_bytes + b), _MM_HINT_T1);
@@ -317,7 +317,7 @@ void attention_tokens(const AttnArgs& a) {
 
 void attention_f32_avx2(const AttnArgs& a) {
   const int d = a.d;
-  if (d % 8 != 0 || d > 256 || (a.q8 && d % 32 != 0)) {
+  if (d % 8 != 0 || d > 256 || (a.kv == KvFormat::Q8_0 && d % 32 != 0)) {
     attention_f32_ref(a);
     return;
   }
